@@ -1,0 +1,52 @@
+// File plumbing shared by the importers, exporters and the store: gzip-transparent text reading,
+// a line/number cursor with "file:line:" error context, and write-to-temp-then-rename.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace rhotrain {
+
+// Whole file as text; gzip-compressed files are inflated. Throws Error("<path>: ...").
+std::string read_text_file(const std::string& path);
+
+// Writes text to `path` atomically (temp name + rename); gzip-compresses when path ends in ".gz".
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
+// A temporary sibling of `final_path` that is renamed onto it by commit() and removed otherwise,
+// so an error part-way leaves nothing half-written behind.
+class PendingFile {
+ public:
+  explicit PendingFile(std::string final_path);
+  ~PendingFile();
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+
+  const std::string& temp_path() const { return temp_; }
+  void commit();
+
+ private:
+  std::string final_, temp_;
+  bool committed_ = false;
+};
+
+// Walks text line by line and number by number, keeping the line number for error messages.
+class TextCursor {
+ public:
+  TextCursor(std::string text, std::string path);
+
+  bool at_end() const { return pos_ >= text_.size(); }
+  // Next line without its newline; throws "<path>:<line>: unexpected end of file (expected <what>)".
+  std::string_view line(const char* what);
+  // Reads `count` whitespace-separated numbers spanning any number of lines, each times `scale`.
+  void numbers(size_t count, float* out, double scale, const char* what);
+  [[noreturn]] void fail(const std::string& problem) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string text_, path_;
+  size_t pos_ = 0;
+  int line_no_ = 0;
+};
+
+}  // namespace rhotrain

@@ -1,0 +1,57 @@
+#include "materials/material.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "materials/elements.h"
+#include "materials/error.h"
+
+namespace rhotrain {
+
+double cell_volume(const Eigen::Matrix3d& lattice) {
+  return lattice.row(0).dot(lattice.row(1).cross(lattice.row(2)));
+}
+
+double sum_z(const std::vector<int>& numbers) {
+  double s = 0;
+  for (int z : numbers) s += z;
+  return s;
+}
+
+double integrate_density(const Eigen::Matrix3d& lattice, const Grid& grid, const std::vector<float>& density) {
+  double s = 0;
+  for (float v : density) s += v;
+  return s * cell_volume(lattice) / static_cast<double>(voxel_count(grid));
+}
+
+void compute_electron_counts(Material& m) {
+  m.n_electrons = sum_z(m.numbers);
+  m.n_electrons_grid = integrate_density(m.lattice, m.grid, m.density);
+}
+
+void validate_material(const Material& m, const std::string& where) {
+  const double volume = cell_volume(m.lattice);
+  if (!(volume > 1e-9)) {
+    std::ostringstream os;
+    os << where << ": cell volume " << volume << " Å^3 is not positive (left-handed or degenerate lattice)";
+    throw Error(os.str());
+  }
+  for (int d = 0; d < 3; ++d)
+    if (m.grid[d] <= 0) throw Error(where + ": grid dimensions must be positive");
+  if (m.density.size() != voxel_count(m.grid))
+    throw Error(where + ": density has " + std::to_string(m.density.size()) + " values, grid needs " +
+                std::to_string(voxel_count(m.grid)));
+  if (m.numbers.empty()) throw Error(where + ": no atoms");
+  if (m.frac_coords.size() != m.numbers.size()) throw Error(where + ": atom count and coordinate count differ");
+  for (int z : m.numbers)
+    if (z < 1 || z > kMaxZ) throw Error(where + ": atomic number " + std::to_string(z) + " is outside 1..118");
+  for (size_t i = 0; i < m.density.size(); ++i) {
+    if (!std::isfinite(m.density[i])) {
+      std::ostringstream os;
+      os << where << ": density value " << m.density[i] << " at voxel " << i << " is not finite";
+      throw Error(os.str());
+    }
+  }
+}
+
+}  // namespace rhotrain

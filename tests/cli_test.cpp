@@ -1,0 +1,191 @@
+// The rhotrain binary as a user meets it: bad input gives one line naming the file and the problem,
+// a non-zero exit, and leaves no file behind; good input round-trips through import/export/split.
+#include <H5Cpp.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "materials/store.h"
+#include "tests/test_support.h"
+
+namespace rhotrain {
+namespace {
+
+using test::fixture;
+using test::run_rhotrain;
+using test::TempDir;
+
+const char* kSiChgcarHead =
+    "Si\n 1.0\n 0.0 2.7155 2.7155\n 2.7155 0.0 2.7155\n 2.7155 2.7155 0.0\n Si\n 2\nDirect\n"
+    " 0 0 0\n 0.25 0.25 0.25\n\n 2 2 2\n";
+
+// Expects a failed run whose stderr is one line containing every `needle`.
+void expect_one_line_error(const test::RunResult& r, const std::vector<std::string>& needles) {
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "'" << n << "' not in: " << r.err;
+}
+
+struct BadFile {
+  const char* name;
+  std::string body;
+  const char* problem;
+};
+
+class BadChgcar : public ::testing::TestWithParam<BadFile> {};
+
+TEST_P(BadChgcar, IsRefusedWithoutTouchingTheStore) {
+  TempDir dir;
+  const auto& [name, body, problem] = GetParam();
+  test::write_file(dir.file("bad.CHGCAR"), body);
+  const auto r = run_rhotrain("import --format chgcar --out " + dir.file("out.h5") + " " + dir.file("bad.CHGCAR"));
+  expect_one_line_error(r, {"bad.CHGCAR", problem});
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"bad.CHGCAR"});  // no store, no temp file
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, BadChgcar,
+    ::testing::Values(
+        BadFile{"Truncated", std::string(kSiChgcarHead) + "1 2 3 4 5\n6 7\n", "file ends after 7 of 8 density values"},
+        BadFile{"NonNumeric", std::string(kSiChgcarHead) + "1 2 3 4 abc\n6 7 8\n", "non-numeric density value 'abc'"},
+        BadFile{"NaN", std::string(kSiChgcarHead) + "1 2 3 4 nan\n6 7 8\n", "not finite"},
+        BadFile{"Inf", std::string(kSiChgcarHead) + "1 2 3 4 inf\n6 7 8\n", "not finite"},
+        BadFile{"ZeroVolume", "Si\n 1.0\n 0 0 0\n 0 0 0\n 0 0 0\n Si\n 1\nDirect\n 0 0 0\n\n 1 1 1\n 1\n",
+                "cell volume is zero or negative"},
+        BadFile{"LeftHandedCell", "Si\n 1.0\n 0 2.7 2.7\n 2.7 2.7 0\n 2.7 0 2.7\n Si\n 1\nDirect\n 0 0 0\n\n 1 1 1\n 1\n",
+                "cell volume is zero or negative"},
+        BadFile{"UnknownElement", "Xx\n 1.0\n 3 0 0\n 0 3 0\n 0 0 3\n Xx\n 1\nDirect\n 0 0 0\n\n 1 1 1\n 1\n",
+                "unknown element symbol 'Xx'"}),
+    [](const ::testing::TestParamInfo<BadFile>& info) { return std::string(info.param.name); });
+
+TEST(Cli, MissingInputFileIsNamed) {
+  TempDir dir;
+  const auto r = run_rhotrain("import --format chgcar --out " + dir.file("o.h5") + " " + dir.file("nope.CHGCAR"));
+  expect_one_line_error(r, {"nope.CHGCAR", "no such file"});
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(Cli, AFailedImportLeavesAnExistingStoreUnchanged) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("import --format chgcar --out " + dir.file("s.h5") + " " +
+                         fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
+  const std::string before = test::read_file(dir.file("s.h5"));
+  test::write_file(dir.file("bad.CHGCAR"), std::string(kSiChgcarHead) + "1 2 3\n");
+  const auto r = run_rhotrain("import --format chgcar --out " + dir.file("s.h5") + " " + fixture("TiO2_rutile.ase.CHGCAR") +
+                              " " + dir.file("bad.CHGCAR"));
+  expect_one_line_error(r, {"bad.CHGCAR"});
+  EXPECT_EQ(test::read_file(dir.file("s.h5")), before);
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bad.CHGCAR", "s.h5"}));
+}
+
+TEST(Cli, DuplicateIdIsRefusedUnlessOverwrite) {
+  TempDir dir;
+  const std::string import = "import --format chgcar --out " + dir.file("s.h5") + " " + fixture("Si_diamond.ase.CHGCAR");
+  ASSERT_EQ(run_rhotrain(import).exit_code, 0);
+  expect_one_line_error(run_rhotrain(import), {"s.h5", "'Si_diamond.ase'", "already exists"});
+  EXPECT_EQ(run_rhotrain(import + " --overwrite").exit_code, 0);
+  EXPECT_EQ(MaterialStore({dir.file("s.h5")}).ids(), std::vector<std::string>{"Si_diamond.ase"});
+}
+
+TEST(Cli, IdPatternAndVasp4Species) {
+  TempDir dir;
+  const auto r = run_rhotrain("import --format chgcar --species Cu --id-from '([A-Za-z]+_[a-z]+)\\.' --out " +
+                              dir.file("s.h5") + " " + fixture("Cu_fcc.vasp4.CHGCAR") + " " +
+                              fixture("NaCl_rs.pymatgen.CHGCAR.gz"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(MaterialStore({dir.file("s.h5")}).ids(), (std::vector<std::string>{"Cu_fcc", "NaCl_rs"}));
+}
+
+TEST(Cli, ForeignAndNewerStoresAreRefused) {
+  TempDir dir;
+  {
+    H5::H5File f(dir.file("other.h5"), H5F_ACC_TRUNC);
+    H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+    f.openGroup("/").createAttribute("format", t, H5::DataSpace(H5S_SCALAR)).write(t, std::string("other-tool"));
+  }
+  expect_one_line_error(run_rhotrain("info " + dir.file("other.h5")), {"other.h5", "not a rhotrain store"});
+  // Importing into it must not modify it either.
+  const std::string before = test::read_file(dir.file("other.h5"));
+  expect_one_line_error(run_rhotrain("import --format chgcar --out " + dir.file("other.h5") + " " +
+                                     fixture("Si_diamond.ase.CHGCAR")),
+                        {"other.h5", "not a rhotrain store"});
+  EXPECT_EQ(test::read_file(dir.file("other.h5")), before);
+
+  ASSERT_EQ(run_rhotrain("import --format chgcar --out " + dir.file("new.h5") + " " + fixture("Si_diamond.ase.CHGCAR"))
+                .exit_code, 0);
+  {
+    H5::H5File f(dir.file("new.h5"), H5F_ACC_RDWR);
+    const int v = 7;
+    f.openGroup("/").openAttribute("version").write(H5::PredType::NATIVE_INT, &v);
+  }
+  expect_one_line_error(run_rhotrain("info " + dir.file("new.h5")), {"new.h5", "version 7 is newer"});
+}
+
+TEST(Cli, CorruptStoreIsRefused) {
+  TempDir dir;
+  test::write_file(dir.file("junk.h5"), std::string("\x89HDF\r\n\x1a\n", 8) + std::string(100, '\0'));
+  expect_one_line_error(run_rhotrain("info " + dir.file("junk.h5")), {"junk.h5"});
+  expect_one_line_error(run_rhotrain("info " + dir.file("missing.h5")), {"missing.h5", "no such file"});
+}
+
+TEST(Cli, UnknownFlagAndUnknownCommand) {
+  expect_one_line_error(run_rhotrain("info --bogus x.h5"), {"bogus"});
+  auto r = run_rhotrain("frobnicate");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos);
+}
+
+TEST(Cli, SplitIsSeededAndRefusesEmptySplits) {
+  TempDir dir;
+  std::string files;
+  for (const char* f : {"Si_diamond.ase.CHGCAR", "TiO2_rutile.ase.CHGCAR", "MgO_rs.spin_aug.pymatgen.CHGCAR",
+                        "NaCl_rs.pymatgen.CHGCAR.gz"})
+    files += " " + fixture(f);
+  ASSERT_EQ(run_rhotrain("import --format chgcar --out " + dir.file("s.h5") + files).exit_code, 0);
+  const std::string before = test::read_file(dir.file("s.h5"));
+  expect_one_line_error(run_rhotrain("split " + dir.file("s.h5") + " --val-fraction 0.05"), {"empty val split"});
+  EXPECT_EQ(test::read_file(dir.file("s.h5")), before);
+
+  ASSERT_EQ(run_rhotrain("split " + dir.file("s.h5") + " --val-fraction 0.5 --seed 4").exit_code, 0);
+  const auto first = MaterialStore({dir.file("s.h5")}).split("val");
+  ASSERT_EQ(run_rhotrain("split " + dir.file("s.h5") + " --val-fraction 0.5 --seed 4").exit_code, 0);
+  MaterialStore store({dir.file("s.h5")});
+  EXPECT_EQ(store.split("val"), first);
+  EXPECT_EQ(store.split("val_200"), first);
+  EXPECT_EQ(store.split("train").size(), 2u);
+}
+
+TEST(Cli, ExportedFilesImportBackToTheSameMaterial) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("import --format cube --out " + dir.file("a.h5") + " " + fixture("AlP_zb.qe-pp.cube")).exit_code,
+            0);
+  for (const std::string format : {"chgcar", "cube"}) {
+    const std::string file = dir.file("AlP_zb.qe-pp." + format);
+    auto r = run_rhotrain("export --store " + dir.file("a.h5") + " --id AlP_zb.qe-pp --format " + format + " -o " + file);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(run_rhotrain("import --format " + format + " --out " + dir.file(format + ".h5") + " " + file).exit_code, 0);
+    const Material a = MaterialStore({dir.file("a.h5")}).read("AlP_zb.qe-pp");
+    const Material b = MaterialStore({dir.file(format + ".h5")}).read("AlP_zb.qe-pp");
+    ASSERT_EQ(a.density.size(), b.density.size());
+    for (size_t i = 0; i < a.density.size(); ++i) ASSERT_NEAR(a.density[i], b.density[i], 2e-7 * a.density[i]);
+    EXPECT_LT((a.lattice - b.lattice).cwiseAbs().maxCoeff(), 1e-8);
+  }
+  expect_one_line_error(run_rhotrain("export --store " + dir.file("a.h5") + " --id nope --format cube -o " + dir.file("x")),
+                        {"a.h5", "no material with id 'nope'"});
+}
+
+TEST(Cli, SynthThenInfoSummarisesTheStore) {
+  TempDir dir;
+  const auto r = run_rhotrain("synth --out " + dir.file("d/s.h5") + " --n-train 20 --n-val 5 --seed 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("note: val has only 5 materials"), std::string::npos) << r.out;
+  const auto info = run_rhotrain("info " + dir.file("d/s.h5"));
+  ASSERT_EQ(info.exit_code, 0);
+  EXPECT_NE(info.out.find("materials: 25"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("train=20 val=5 val_200=5"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("n_e (sum Z)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rhotrain

@@ -1,6 +1,8 @@
 #include "materials/material.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "materials/elements.h"
@@ -22,6 +24,27 @@ double integrate_density(const Eigen::Matrix3d& lattice, const Grid& grid, const
   double s = 0;
   for (float v : density) s += v;
   return s * cell_volume(lattice) / static_cast<double>(voxel_count(grid));
+}
+
+void gather_patch(const Grid& grid, const float* density, const Grid& origin, int patch, float* out) {
+  const int nx = grid[0], ny = grid[1], nz = grid[2];
+  const int oz = ((origin[2] % nz) + nz) % nz;
+  for (int a = 0; a < patch; ++a) {
+    const int i = (((origin[0] + a) % nx) + nx) % nx;
+    for (int b = 0; b < patch; ++b) {
+      const int j = (((origin[1] + b) % ny) + ny) % ny;
+      const float* row = density + (static_cast<size_t>(i) * ny + j) * nz;
+      // Contiguous runs along k, split where the patch wraps around the cell.
+      int c = 0, k = oz;
+      while (c < patch) {
+        const int run = std::min(patch - c, nz - k);
+        std::memcpy(out, row + k, static_cast<size_t>(run) * sizeof(float));
+        out += run;
+        c += run;
+        k = 0;
+      }
+    }
+  }
 }
 
 void compute_electron_counts(Material& m) {

@@ -37,6 +37,9 @@ double cell_volume(const Eigen::Matrix3d& lattice);  // signed: a · (b × c)
 double sum_z(const std::vector<int>& numbers);
 double integrate_density(const Eigen::Matrix3d& lattice, const Grid& grid, const std::vector<float>& density);
 
+// Copies the P×P×P block starting at voxel `origin` (wrapping periodically) into out[P³], C order.
+void gather_patch(const Grid& grid, const float* density, const Grid& origin, int patch, float* out);
+
 // Fills n_electrons (ΣZ) and n_electrons_grid (∫ρ dV) from the other fields.
 void compute_electron_counts(Material& m);
 

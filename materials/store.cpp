@@ -370,6 +370,18 @@ std::vector<std::string> MaterialStore::split(const std::string& name) const {
   return ids;
 }
 
+std::pair<double, double> MaterialStore::electrons(const std::string& id) const {
+  const Shard& s = shard(id);
+  std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+  try {
+    H5::Group g = s.file->openGroup("/materials/" + id);
+    return {read_scalar_attr<double>(g, "n_electrons", H5::PredType::NATIVE_DOUBLE),
+            read_scalar_attr<double>(g, "n_electrons_grid", H5::PredType::NATIVE_DOUBLE)};
+  } catch (const H5::Exception& e) {
+    rethrow_hdf5(s.path + " (material '" + id + "')", e);
+  }
+}
+
 const MaterialMeta& MaterialStore::meta(const std::string& id) const {
   {
     std::lock_guard<std::mutex> lock(meta_mutex_);

@@ -65,6 +65,8 @@ class MaterialStore {
   // Ids of a split; throws Error when it is missing or empty.
   std::vector<std::string> split(const std::string& name) const;
 
+  // (ΣZ, ∫ρ dV) from the material's attributes only: what the Phase 0 preview needs, cheap on 100k materials.
+  std::pair<double, double> electrons(const std::string& id) const;
   // Metadata without the density (reads attributes and small datasets only), memoised.
   const MaterialMeta& meta(const std::string& id) const;
   Material read(const std::string& id) const;

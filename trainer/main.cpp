@@ -6,6 +6,7 @@
 #include "materials/error.h"
 #include "trainer/cli.h"
 #include "trainer/data_commands.h"
+#include "trainer/sampler_commands.h"
 
 namespace {
 
@@ -21,11 +22,14 @@ const Command kCommands[] = {
     {"export", rhotrain::cmd_export, "write a stored material as CHGCAR or cube"},
     {"split", rhotrain::cmd_split, "write seeded train / val / val_200 splits"},
     {"info", rhotrain::cmd_info, "summarise a store: splits, atoms, grids, electrons"},
+    {"fit-codec", rhotrain::cmd_fit_codec, "fit the LMQ density codec and print its floor"},
+    {"tokenize", rhotrain::cmd_tokenize, "one v3 token sequence as JSON, or a bulk .npy export"},
+    {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
 };
 
 void usage(std::ostream& os) {
   os << "usage: rhotrain <command> [options]   (rhotrain <command> --help for its options)\n\ncommands:\n";
-  for (const auto& c : kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(11 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
 
 }  // namespace

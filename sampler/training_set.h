@@ -1,0 +1,35 @@
+// A run's training data in one place: the split's tokenizable materials, their patch source, weights
+// and patch plan — built the same way by `train`, `tokenize` (bulk export) and the benchmarks.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "materials/store.h"
+#include "sampler/patch_plan.h"
+#include "sampler/patch_source.h"
+#include "sampler/v3_tokenizer.h"
+#include "sampler/weighting.h"
+
+namespace rhotrain {
+
+struct PlanSpec {
+  std::string weighting = "uniform";
+  WeightingMode mode = WeightingMode::sampling;
+  ElectronsFrom electrons_from = ElectronsFrom::sum_z;
+  double patches_per_mat = 64;
+  uint64_t seed = 0;
+};
+
+struct TrainingSet {
+  std::vector<std::string> ids;  // tokenizable materials of the split, in split order
+  SkipReport skipped;
+  std::shared_ptr<const PatchSource> source;
+  std::vector<double> weights;
+  std::shared_ptr<const PatchPlan> plan;
+};
+
+TrainingSet load_training_set(std::shared_ptr<const MaterialStore> store, const std::string& split,
+                              const V3Tokenizer& tokenizer, const PlanSpec& spec);
+
+}  // namespace rhotrain

@@ -27,6 +27,12 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+std::string fmt_ratio(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", r);
+  return buf;
+}
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::shared_ptr<MaterialStore> open_store(const cxxopts::ParseResult& r, size_t cache_bytes = 0) {
@@ -310,17 +316,17 @@ int cmd_preview(int argc, char** argv) {
   for (const auto& name : weighting_names())
     for (const char* kind : {"shares M_i", "epoch 0"}) {
       const nlohmann::json& j = std::string(kind) == "epoch 0" ? out[name]["epoch0_counts"] : out[name];
-      const std::string ratio = j["max_min_ratio"].is_null() ? "inf" : std::to_string(j["max_min_ratio"].get<double>()).substr(0, 7);
+      const std::string ratio = j["max_min_ratio"].is_null() ? "inf" : fmt_ratio(j["max_min_ratio"].get<double>());
       std::printf("%-10s %-13s %9.3f %9.3f %9.3f %9.3f %9.3f %9s %6zu\n", std::string(kind) == "epoch 0" ? "" : name.c_str(),
                   kind, j["min"].get<double>(), j["p10"].get<double>(), j["p50"].get<double>(), j["p90"].get<double>(),
                   j["max"].get<double>(), ratio.c_str(), j["n_below_1"].get<size_t>());
     }
+  const std::string ratio = e["max_min_ratio"].is_null() ? "inf" : fmt_ratio(e["max_min_ratio"].get<double>());
   if (warn)
     std::printf("WARNING: electrons weighting max:min = %s > %.0f: the per-material NMAE cost of electron weighting "
-                "is expected to be substantial (small-n_e materials get few patches)\n",
-                e["max_min_ratio"].is_null() ? "inf" : std::to_string(e["max_min_ratio"].get<double>()).c_str(), kWarnRatio);
+                "is expected to be substantial (small-n_e materials get few patches)\n", ratio.c_str(), kWarnRatio);
   else
-    std::printf("no warning: electrons weighting max:min = %.1f <= %.0f\n", e["max_min_ratio"].get<double>(), kWarnRatio);
+    std::printf("no warning: electrons weighting max:min = %s <= %.0f\n", ratio.c_str(), kWarnRatio);
   std::printf("plot: %s\n", plot_path.c_str());
   return 0;
 }

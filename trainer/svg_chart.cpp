@@ -30,7 +30,7 @@ std::string escape(const std::string& s) {
 }  // namespace
 
 std::string SvgChart::render(int width, int height) const {
-  const double left = 70, right = 20, top = 40, bottom = 55;
+  const double left = 84, right = 20, top = 40, bottom = 55;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = 0, y1 = -x0;
   for (const auto& s : series)
     for (const auto& [x, y] : s.points) {
@@ -67,7 +67,7 @@ std::string SvgChart::render(int width, int height) const {
     const double t = y0 + (y1 - y0) * i / 5;
     svg += "<line x1=\"" + fmt("%.1f", left - 5) + "\" x2=\"" + fmt("%.1f", left) + "\" y1=\"" + fmt("%.1f", sy(t)) +
            "\" y2=\"" + fmt("%.1f", sy(t)) + "\" stroke=\"#444\"/><text x=\"" + fmt("%.1f", left - 8) + "\" y=\"" +
-           fmt("%.1f", sy(t) + 4) + "\" text-anchor=\"end\">" + fmt("%.3g", t) + "</text>\n";
+           fmt("%.1f", sy(t) + 4) + "\" text-anchor=\"end\">" + fmt("%.4g", t) + "</text>\n";
   }
   svg += "<text x=\"" + fmt("%.1f", left + pw / 2) + "\" y=\"" + fmt("%.1f", height - 12.0) + "\" text-anchor=\"middle\">" +
          escape(x_label) + (log_x ? " (log scale)" : "") + "</text>\n";
@@ -92,8 +92,8 @@ std::string SvgChart::render(int width, int height) const {
     if (!pts.empty())
       svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";
     const double ly = top + 16 + 16 * static_cast<double>(k);
-    svg += "<rect x=\"" + fmt("%.1f", left + pw - 170) + "\" y=\"" + fmt("%.1f", ly - 9) + "\" width=\"12\" height=\"12\" fill=\"" +
-           color + "\"/><text x=\"" + fmt("%.1f", left + pw - 152) + "\" y=\"" + fmt("%.1f", ly + 2) + "\">" + escape(s.name) + "</text>\n";
+    svg += "<rect x=\"" + fmt("%.1f", left + 12) + "\" y=\"" + fmt("%.1f", ly - 9) + "\" width=\"12\" height=\"12\" fill=\"" +
+           color + "\"/><text x=\"" + fmt("%.1f", left + 30) + "\" y=\"" + fmt("%.1f", ly + 2) + "\">" + escape(s.name) + "</text>\n";
   }
   svg += "</svg>\n";
   return svg;

@@ -15,6 +15,7 @@ PatchBatch PatchDataset::get_batch(std::vector<uint64_t> positions) {
   batch.tokens = torch::from_blob(const_cast<int32_t*>(rows.tokens.data()), {B, L}, torch::kInt32).to(torch::kInt64);
   batch.targets = torch::full({B, L}, kIgnoreIndex, torch::kInt64);
   batch.loss_mask = torch::zeros({B, L}, torch::kBool);
+  batch.density_bins = torch::from_blob(const_cast<int32_t*>(rows.bins.data()), {B, nv}, torch::kInt32).to(torch::kInt64);
   batch.loss_weight = torch::empty({B}, torch::kFloat32);
   batch.dens_start = torch::empty({B}, torch::kInt64);
   batch.material = torch::empty({B}, torch::kInt64);

@@ -18,6 +18,7 @@ struct PatchBatch {
   torch::Tensor tokens;       // [B, L] int64, PAD past each sequence; L = longest sequence in the batch
   torch::Tensor targets;      // [B, L] int64: the density bin at density slots, kIgnoreIndex elsewhere
   torch::Tensor loss_mask;    // [B, L] bool: density slots
+  torch::Tensor density_bins; // [B, P³] int64: the targets in slot order
   torch::Tensor loss_weight;  // [B] float32: 1, or w_i / mean(w) in loss-weighting mode
   torch::Tensor dens_start;   // [B] int64: index of DENS_START
   torch::Tensor material;     // [B] int64: index into the training list

@@ -10,7 +10,7 @@ PACKAGES=(
   libeigen3-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libjemalloc2
+  libgoogle-perftools-dev
   python3 python3-numpy python3-h5py
 )
 

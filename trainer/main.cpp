@@ -1,4 +1,4 @@
-// rhotrain: one binary, one subcommand per job (data preparation now; training and evaluation later).
+// rhotrain: one binary, one subcommand per job: data preparation, tokenization, training, logs.
 // Every error from any layer arrives here as an exception and leaves as one line and exit code 1.
 #include <cstring>
 #include <iostream>
@@ -6,7 +6,9 @@
 #include "materials/error.h"
 #include "trainer/cli.h"
 #include "trainer/data_commands.h"
+#include "trainer/logs_command.h"
 #include "trainer/sampler_commands.h"
+#include "trainer/train.h"
 
 namespace {
 
@@ -25,6 +27,8 @@ const Command kCommands[] = {
     {"fit-codec", rhotrain::cmd_fit_codec, "fit the LMQ density codec and print its floor"},
     {"tokenize", rhotrain::cmd_tokenize, "one v3 token sequence as JSON, or a bulk .npy export"},
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
+    {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
+    {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
 };
 
 void usage(std::ostream& os) {
@@ -49,7 +53,9 @@ int main(int argc, char** argv) {
       std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << "rhotrain " << c.name << ": error: " << e.what() << "\n";
+      // One line: LibTorch errors append a C++ backtrace after the first line.
+      const std::string what = e.what();
+      std::cerr << "rhotrain " << c.name << ": error: " << what.substr(0, what.find('\n')) << "\n";
       return 1;
     }
   }

@@ -1,0 +1,207 @@
+#include "models/density_transformer.h"
+
+#include <cmath>
+
+#include "sampler/v3_tokenizer.h"
+
+namespace rhotrain {
+namespace {
+
+using torch::indexing::Slice;
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-6) * weight;
+}
+
+// Rotary embedding on the last dimension (split halves), positions 0..L-1.
+torch::Tensor rotary(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
+}
+
+// Lattice [B,3,3] (rows a, b, c in a standard orientation) from the six integer lattice tokens.
+torch::Tensor lattice_from_tokens(const torch::Tensor& tokens) {
+  auto ints = (tokens.index({Slice(), Slice(7, 13)}) - v3::kIntOffset).to(torch::kFloat64);
+  auto len = ints.index({Slice(), Slice(0, 3)}) * v3::kLatticeStep;
+  auto ang = ints.index({Slice(), Slice(3, 6)}) * (v3::kAngleStep * M_PI / 180.0);
+  auto a = len.select(1, 0), b = len.select(1, 1), c = len.select(1, 2);
+  auto ca = torch::cos(ang.select(1, 0)), cb = torch::cos(ang.select(1, 1)), cg = torch::cos(ang.select(1, 2));
+  auto sg = torch::sin(ang.select(1, 2)).clamp_min(1e-6);
+  auto zero = torch::zeros_like(a);
+  auto cx = c * cb, cy = c * (ca - cb * cg) / sg;
+  auto cz = torch::sqrt((c * c - cx * cx - cy * cy).clamp_min(1e-9));
+  return torch::stack({torch::stack({a, zero, zero}, 1), torch::stack({b * cg, b * sg, zero}, 1),
+                       torch::stack({cx, cy, cz}, 1)},
+                      1);
+}
+
+}  // namespace
+
+TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& dens_start, int patch) {
+  torch::NoGradGuard no_grad;
+  const auto dev = tokens.device();
+  const int64_t B = tokens.size(0), L = tokens.size(1);
+  auto n_atoms = (dens_start - 18).div(10, "floor");  // DENS_START at 10N + 18
+  const int64_t n_max = std::max<int64_t>(1, n_atoms.max().item<int64_t>());
+  auto a = torch::arange(n_max, torch::dtype(torch::kInt64).device(dev));
+  auto atom_valid = a.unsqueeze(0) < n_atoms.unsqueeze(1);  // [B, Nmax]
+
+  // Position tokens of atom a, coordinate d, byte t sit at 17 + N + 9a + 3d + t.
+  auto offs = torch::arange(9, torch::dtype(torch::kInt64).device(dev));
+  auto idx = (17 + n_atoms).view({B, 1, 1}) + 9 * a.view({1, n_max, 1}) + offs.view({1, 1, 9});
+  idx = torch::where(atom_valid.unsqueeze(2), idx, torch::zeros_like(idx)).clamp_max(L - 1);
+  auto pos = tokens.gather(1, idx.view({B, n_max * 9})).view({B, n_max, 3, 3});
+  auto hi = pos.select(3, 0) - v3::kPosOffset[0];
+  auto negative = hi >= 256;
+  hi = torch::where(negative, hi - 256, hi);
+  auto bin = (hi * 65536 + (pos.select(3, 1) - v3::kPosOffset[1]) * 256 + (pos.select(3, 2) - v3::kPosOffset[2]))
+                 .to(torch::kFloat64);
+  auto frac = torch::pow(10.0, bin / static_cast<double>(v3::kPosMaxBin) * -v3::kPosMinLog10 + v3::kPosMinLog10);
+  frac = torch::where(bin == 0, torch::zeros_like(frac), frac);
+  frac = torch::where(negative, -frac, frac);  // [B, Nmax, 3], relative to the patch origin
+
+  // Voxel (i,j,k) of the patch sits at (i/nx, j/ny, k/nz) relative to the origin.
+  auto grid = (tokens.index({Slice(), Slice(2, 5)}) - v3::kIntOffset).to(torch::kFloat64);  // [B, 3]
+  auto r = torch::arange(patch, torch::dtype(torch::kFloat64).device(dev));
+  auto mesh = torch::meshgrid({r, r, r}, "ij");
+  auto offsets = torch::stack({mesh[0].reshape(-1), mesh[1].reshape(-1), mesh[2].reshape(-1)}, 1);  // [P³, 3]
+  auto voxel = offsets.unsqueeze(0) / grid.unsqueeze(1);                                             // [B, P³, 3]
+  auto delta = voxel.unsqueeze(2) - frac.unsqueeze(1);                                               // [B, P³, N, 3]
+  delta = delta - torch::round(delta);
+  auto cart = torch::matmul(delta, lattice_from_tokens(tokens).unsqueeze(1));  // rows: Δf · L
+  TokenGeometry g;
+  g.distance = cart.norm(2, -1).to(torch::kFloat32);
+  g.atom_valid = atom_valid;
+  return g;
+}
+
+DensityTransformerImpl::DensityTransformerImpl(const ModelConfig& c) : cfg_(c) {
+  TORCH_CHECK(c.d_model % c.heads == 0 && c.heads % c.kv_heads == 0, "heads must divide d_model and be a multiple of kv_heads");
+  const int d = c.d_model, dh = c.d_model / c.heads;
+  embed = register_module("embed", torch::nn::Embedding(c.vocab, d));
+  torch::nn::init::normal_(embed->weight, 0.0, 0.02);
+  mask_embedding = register_parameter("mask_embedding", torch::randn({d}) * 0.02);
+  axis_embedding = register_parameter("axis_embedding", torch::randn({3, c.patch, d}) * 0.02);
+  for (int l = 0; l < c.layers; ++l) {
+    Layer L;
+    const std::string p = "layer" + std::to_string(l) + "_";
+    auto linear = [&](const std::string& name, int in, int out) {
+      auto m = register_module(p + name, torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)));
+      torch::nn::init::normal_(m->weight, 0.0, 0.02);
+      return m;
+    };
+    L.q = linear("q", d, c.heads * dh);
+    L.k = linear("k", d, c.kv_heads * dh);
+    L.v = linear("v", d, c.kv_heads * dh);
+    L.o = linear("o", c.heads * dh, d);
+    L.gate = linear("gate", d, c.ffn);
+    L.up = linear("up", d, c.ffn);
+    L.down = linear("down", c.ffn, d);
+    // Residual-branch outputs start small so the stack starts close to the identity.
+    torch::NoGradGuard g;
+    L.o->weight.mul_(1.0 / std::sqrt(2.0 * c.layers));
+    L.down->weight.mul_(1.0 / std::sqrt(2.0 * c.layers));
+    L.norm1 = register_parameter(p + "norm1", torch::ones({d}));
+    L.norm2 = register_parameter(p + "norm2", torch::ones({d}));
+    L.q_norm = register_parameter(p + "q_norm", torch::ones({dh}));
+    L.k_norm = register_parameter(p + "k_norm", torch::ones({dh}));
+    if (c.geometry_bias) {
+      // Each head starts with a bias that falls with distance, γ_h·(2 Å − r), γ_h = 1…4: a zero start
+      // leaves the ~P³ density keys swamping the atom keys and nothing is learned (see PITFALLS).
+      L.rbf_to_heads = register_module(p + "rbf_to_heads", torch::nn::Linear(torch::nn::LinearOptions(c.rbf, c.heads).bias(false)));
+      torch::nn::init::zeros_(L.rbf_to_heads->weight);
+      L.distance_slope = register_parameter(p + "distance_slope", torch::linspace(1.0, 4.0, c.heads));
+    }
+    layers_.push_back(L);
+  }
+  final_norm = register_parameter("final_norm", torch::ones({d}));
+  head = register_module("head", torch::nn::Linear(d, c.density_bins));
+  torch::nn::init::normal_(head->weight, 0.0, 0.02);
+  torch::nn::init::zeros_(head->bias);
+}
+
+torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const torch::Tensor& dens_start,
+                                              const torch::Tensor& hidden) {
+  const auto dev = tokens.device();
+  const int64_t B = tokens.size(0), L = tokens.size(1), P = cfg_.patch, V = P * P * P;
+  const int64_t H = cfg_.heads, KV = cfg_.kv_heads, dh = cfg_.d_model / cfg_.heads;
+  auto i64 = torch::dtype(torch::kInt64).device(dev);
+  auto batch_idx = torch::arange(B, i64).unsqueeze(1).expand({B, V});
+  auto slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, i64).unsqueeze(0);  // [B, V]
+
+  // Token embeddings; hidden density slots get the mask embedding; every density slot gets its
+  // (a, b, c) offset in the patch as the sum of three learned per-axis embeddings.
+  auto x = embed->forward(tokens);
+  if (!cfg_.causal && hidden.defined()) {
+    auto hide = torch::zeros({B, L}, torch::dtype(torch::kBool).device(dev)).index_put({batch_idx, slots}, hidden);
+    x = torch::where(hide.unsqueeze(-1), mask_embedding.expand_as(x), x);
+  }
+  auto v_idx = torch::arange(V, i64);
+  auto axis_pos = axis_embedding[0].index({v_idx.div(P * P, "floor")}) +
+                  axis_embedding[1].index({v_idx.div(P, "floor").remainder(P)}) + axis_embedding[2].index({v_idx.remainder(P)});
+  x = x.index_put({batch_idx, slots}, x.index({batch_idx, slots}) + axis_pos.unsqueeze(0));
+
+  // Rotary tables and the additive mask (padding keys; future keys for the causal objective).
+  auto inv_freq = torch::pow(10000.0, -torch::arange(0, dh, 2, torch::dtype(torch::kFloat32).device(dev)) / dh);
+  auto angles = torch::outer(torch::arange(L, torch::dtype(torch::kFloat32).device(dev)), inv_freq);
+  auto cos = angles.cos().view({1, 1, L, dh / 2}), sin = angles.sin().view({1, 1, L, dh / 2});
+  auto neg_inf = -std::numeric_limits<float>::infinity();
+  auto mask = torch::zeros({B, 1, 1, L}, torch::dtype(torch::kFloat32).device(dev))
+                  .masked_fill((tokens == v3::PAD).view({B, 1, 1, L}), neg_inf);
+  if (cfg_.causal)
+    mask = mask + torch::full({L, L}, neg_inf, torch::dtype(torch::kFloat32).device(dev)).triu(1).view({1, 1, L, L});
+
+  // Geometry: distances from every density slot to every atom, expanded on radial basis functions.
+  torch::Tensor rbf, distance, bias_index, atom_valid;
+  if (cfg_.geometry_bias) {
+    const TokenGeometry g = decode_geometry(tokens, dens_start, cfg_.patch);
+    distance = g.distance;
+    atom_valid = g.atom_valid;
+    const int64_t N = distance.size(2);
+    auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
+    const double width = cfg_.rbf_cutoff / cfg_.rbf;
+    rbf = torch::exp(-((distance.unsqueeze(-1) - centres) / width).pow(2));  // [B, V, N, K]
+    // Where each (slot, atom) bias lands in a flattened [B·L·L] score plane: row = slot, column = atom token 15 + a.
+    auto cols = 15 + torch::arange(N, i64);
+    bias_index = ((torch::arange(B, i64).view({B, 1, 1}) * L + slots.unsqueeze(2)) * L + cols.view({1, 1, N})).reshape(-1);
+  }
+
+  for (auto& layer : layers_) {
+    auto h = rms_norm(x, layer.norm1);
+    auto q = rms_norm(layer.q->forward(h).view({B, L, H, dh}), layer.q_norm).transpose(1, 2);
+    auto k = rms_norm(layer.k->forward(h).view({B, L, KV, dh}), layer.k_norm).transpose(1, 2);
+    auto v = layer.v->forward(h).view({B, L, KV, dh}).transpose(1, 2);
+    q = rotary(q, cos, sin);
+    k = rotary(k, cos, sin);
+    if (KV != H) {
+      k = k.repeat_interleave(H / KV, 1);
+      v = v.repeat_interleave(H / KV, 1);
+    }
+    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh)) + mask;
+    if (cfg_.geometry_bias) {
+      auto bias = layer.rbf_to_heads->forward(rbf) + layer.distance_slope * (2.0 - distance.unsqueeze(-1));  // [B,V,N,H]
+      bias = bias * atom_valid.view({B, 1, -1, 1});
+      auto plane = torch::zeros({B * L * L, H}, scores.options()).index_put({bias_index}, bias.reshape({-1, H}));
+      scores = scores + plane.view({B, L, L, H}).permute({0, 3, 1, 2});
+    }
+    auto attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, L, H * dh});
+    x = x + layer.o->forward(attn);
+    auto m = rms_norm(x, layer.norm2);
+    x = x + layer.down->forward(torch::silu(layer.gate->forward(m)) * layer.up->forward(m));
+  }
+  x = rms_norm(x, final_norm);
+  auto read = cfg_.causal ? slots - 1 : slots;
+  return head->forward(x.index({batch_idx, read}));
+}
+
+double DensityTransformerImpl::forward_flops(int64_t length) const {
+  const double d = cfg_.d_model, dh = d / cfg_.heads, L = static_cast<double>(length);
+  const double proj = L * d * (2 * cfg_.heads * dh + 2 * cfg_.kv_heads * dh);
+  const double attention = 2 * L * L * cfg_.heads * dh;
+  const double mlp = 3 * L * d * cfg_.ffn;
+  const double out = std::pow(cfg_.patch, 3) * d * cfg_.density_bins;
+  return 2 * (cfg_.layers * (proj + attention + mlp) + out);
+}
+
+}  // namespace rhotrain

@@ -1,0 +1,27 @@
+// Shape of the density transformer and the named presets (tiny for CPU; 30M and 200M shaped like the
+// source study's models, for accelerators). Torch-free so configs and checks need not include LibTorch.
+#pragma once
+#include <string>
+
+namespace rhotrain {
+
+struct ModelConfig {
+  int vocab = 0;         // 2186 + codec bins
+  int density_bins = 0;  // size of the output softmax
+  int patch = 6;         // P: density slots per sequence = P³
+  int d_model = 128;
+  int layers = 3;
+  int heads = 4;
+  int kv_heads = 4;      // grouped KV heads when < heads
+  int ffn = 384;
+  bool geometry_bias = true;
+  int rbf = 16;          // radial basis functions of the geometry bias
+  double rbf_cutoff = 6.0;  // Å
+  bool causal = false;   // objective: causal (next token) or masked (bidirectional)
+};
+
+// Fills d_model, layers, heads, kv_heads, ffn (and geometry_bias for tiny) from a preset name.
+// Throws Error for an unknown name.
+void apply_model_preset(const std::string& name, ModelConfig& c);
+
+}  // namespace rhotrain

@@ -1,0 +1,109 @@
+#include "trainer/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "materials/error.h"
+#include "materials/files.h"
+
+namespace rhotrain {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::pair<int64_t, std::string>> complete_checkpoints(const std::string& run_dir) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  const fs::path dir = fs::path(run_dir) / "checkpoints";
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) != 0 || name.find(".tmp") != std::string::npos) continue;
+    if (!fs::exists(e.path() / "state.json")) continue;
+    out.emplace_back(std::stoll(name.substr(5)), e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& run_dir, const TrainState& state, DensityTransformer& model,
+                     torch::optim::Optimizer& optimizer, const std::string& codec_path, const std::string& config_yaml,
+                     int keep) {
+  const fs::path final_dir = fs::path(run_dir) / "checkpoints" / ("step-" + std::to_string(state.step));
+  fs::create_directories(final_dir.parent_path());
+  PendingFile pending(final_dir.string());
+  const fs::path tmp = pending.temp_path();
+  fs::create_directories(tmp);
+  torch::save(model, (tmp / "model.pt").string());
+  torch::save(optimizer, (tmp / "optimizer.pt").string());
+  fs::copy_file(codec_path, tmp / "codec.h5");
+  write_text_file_atomic((tmp / "config.yaml").string(), config_yaml);
+  const nlohmann::json j = {{"step", state.step},
+                            {"position", state.position},
+                            {"epoch", state.epoch_size ? state.position / state.epoch_size : 0},
+                            {"index_in_epoch", state.epoch_size ? state.position % state.epoch_size : 0},
+                            {"epoch_size", state.epoch_size},
+                            {"events_file", state.events_file},
+                            {"events_bytes", state.events_bytes},
+                            {"train_seconds", state.train_seconds}};
+  // state.json last: its presence marks the checkpoint complete.
+  write_text_file_atomic((tmp / "state.json").string(), j.dump(2) + "\n");
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);
+  pending.commit();
+  auto all = complete_checkpoints(run_dir);
+  for (size_t i = 0; i + static_cast<size_t>(std::max(keep, 1)) < all.size(); ++i) fs::remove_all(all[i].second);
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& run_dir) {
+  auto all = complete_checkpoints(run_dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().second;
+}
+
+std::string checkpoint_at(const std::string& run_dir, int64_t step) {
+  for (const auto& [s, path] : complete_checkpoints(run_dir))
+    if (s == step) return path;
+  throw Error(run_dir + ": no complete checkpoint at step " + std::to_string(step));
+}
+
+TrainState read_train_state(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "state.json").string();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_text_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON (" + e.what() + ")");
+  }
+  TrainState s;
+  s.step = j.at("step");
+  s.position = j.at("position");
+  s.epoch_size = j.at("epoch_size");
+  s.events_file = j.at("events_file");
+  s.events_bytes = j.at("events_bytes");
+  s.train_seconds = j.at("train_seconds");
+  return s;
+}
+
+void load_model(const std::string& dir, DensityTransformer& model) {
+  const std::string path = (fs::path(dir) / "model.pt").string();
+  try {
+    torch::load(model, path);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot load model weights (config does not match the checkpoint?): " +
+                std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+}
+
+void load_optimizer(const std::string& dir, torch::optim::Optimizer& optimizer) {
+  const std::string path = (fs::path(dir) / "optimizer.pt").string();
+  try {
+    torch::load(optimizer, path);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot load optimizer state: " + std::string(e.what_without_backtrace()).substr(0, 200));
+  }
+}
+
+}  // namespace rhotrain

@@ -1,0 +1,36 @@
+// Checkpoints of a run: runs/<name>/checkpoints/step-N/ holds the model, the optimizer, the training
+// state (step, stream position, event-file offset), the codec and the resolved config. Written to a
+// temporary folder and renamed, so a crash never leaves a half-written checkpoint; the newest N are kept.
+#pragma once
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+#include "models/density_transformer.h"
+
+namespace rhotrain {
+
+struct TrainState {
+  int64_t step = 0;
+  uint64_t position = 0;     // next stream position (sequences consumed so far)
+  uint64_t epoch_size = 0;   // T, to report epoch and index
+  std::string events_file;   // event file and its size when the checkpoint was written
+  uint64_t events_bytes = 0;
+  double train_seconds = 0;  // wall time spent training so far
+};
+
+void save_checkpoint(const std::string& run_dir, const TrainState& state, DensityTransformer& model,
+                     torch::optim::Optimizer& optimizer, const std::string& codec_path, const std::string& config_yaml,
+                     int keep);
+
+// checkpoints/step-N with the largest N that is complete; nullopt when there is none.
+std::optional<std::string> latest_checkpoint(const std::string& run_dir);
+// A given step's checkpoint folder; throws Error when it does not exist.
+std::string checkpoint_at(const std::string& run_dir, int64_t step);
+
+TrainState read_train_state(const std::string& checkpoint_dir);
+void load_model(const std::string& checkpoint_dir, DensityTransformer& model);
+void load_optimizer(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
+
+}  // namespace rhotrain

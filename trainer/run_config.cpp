@@ -1,0 +1,239 @@
+#include "trainer/run_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "materials/error.h"
+
+namespace rhotrain {
+namespace {
+
+enum class Kind { integer, real, boolean, text, list };
+
+struct KeySpec {
+  const char* key;
+  Kind kind;
+  const char* value;           // default, canonical text
+  const char* choices;         // "a|b|c" for enumerations, "" otherwise
+  bool may_change_on_resume;   // step count, logging, data-loading resources
+};
+
+// The schema: names fixed by shared/DESIGN.md, so configs, scripts and docs agree.
+const KeySpec kSchema[] = {
+    {"data.store", Kind::list, "[data/default.h5]", "", false},
+    {"data.split_train", Kind::text, "train", "", false},
+    {"data.patch", Kind::integer, "6", "", false},
+    {"data.patches_per_mat", Kind::real, "64", "", false},
+    {"data.weighting", Kind::text, "uniform", "uniform|electrons", false},
+    {"data.weighting_mode", Kind::text, "sampling", "sampling|loss", false},
+    {"data.electrons_from", Kind::text, "sum_z", "sum_z|grid", false},
+    {"data.codec", Kind::text, "", "", false},
+    {"data.codec_bins", Kind::integer, "256", "", false},
+    {"data.max_len", Kind::integer, "1024", "", false},
+    {"data.workers", Kind::integer, "1", "", true},
+    {"data.cache_bytes", Kind::integer, "1073741824", "", true},
+    {"model.preset", Kind::text, "tiny", "tiny|30M|200M", false},
+    {"model.objective", Kind::text, "masked", "masked|causal", false},
+    {"model.geometry_bias", Kind::boolean, "true", "", false},
+    {"model.d_model", Kind::integer, "0", "", false},
+    {"model.layers", Kind::integer, "0", "", false},
+    {"model.heads", Kind::integer, "0", "", false},
+    {"model.kv_heads", Kind::integer, "0", "", false},
+    {"model.ffn", Kind::integer, "0", "", false},
+    {"train.steps", Kind::integer, "1000", "", true},
+    {"train.batch_size", Kind::integer, "16", "", false},
+    {"train.lr", Kind::real, "0.002", "", false},
+    {"train.warmup", Kind::integer, "50", "", false},
+    {"train.schedule", Kind::text, "cosine", "cosine|wsd", false},
+    {"train.cooldown", Kind::real, "0.2", "", false},
+    {"train.min_lr_ratio", Kind::real, "0.1", "", false},
+    {"train.weight_decay", Kind::real, "0.01", "", false},
+    {"train.grad_clip", Kind::real, "1.0", "", false},
+    {"train.seed", Kind::integer, "0", "", false},
+    {"train.device", Kind::text, "cpu", "cpu|cuda|auto", false},
+    {"train.threads", Kind::integer, "0", "", false},
+    {"train.log_every", Kind::integer, "10", "", true},
+    {"checkpoint.every", Kind::integer, "200", "", true},
+    {"checkpoint.keep", Kind::integer, "2", "", true},
+};
+
+const KeySpec& spec(const std::string& key) {
+  for (const auto& s : kSchema)
+    if (key == s.key) return s;
+  throw Error("unknown config key '" + key + "'");
+}
+
+std::string canonical(const KeySpec& s, const YAML::Node& node, const std::string& origin) {
+  auto fail = [&](const char* expected) -> std::string {
+    std::string got = node.IsScalar() ? node.Scalar() : node.IsSequence() ? "a list" : "a map";
+    throw Error(origin + ": " + s.key + ": expected " + expected + ", got '" + got + "'");
+  };
+  try {
+    switch (s.kind) {
+      case Kind::integer: {
+        if (!node.IsScalar()) fail("an integer");
+        const std::string& t = node.Scalar();
+        size_t used = 0;
+        long long v = std::stoll(t, &used);
+        if (used != t.size()) fail("an integer");
+        return std::to_string(v);
+      }
+      case Kind::real: {
+        if (!node.IsScalar()) fail("a number");
+        const std::string& t = node.Scalar();
+        size_t used = 0;
+        double v = std::stod(t, &used);
+        if (used != t.size() || !std::isfinite(v)) fail("a number");
+        std::ostringstream os;
+        os.precision(17);
+        os << v;
+        return os.str();
+      }
+      case Kind::boolean: {
+        if (!node.IsScalar()) fail("true or false");
+        const std::string& t = node.Scalar();
+        if (t == "true" || t == "false") return t;
+        fail("true or false");
+      }
+      case Kind::text: {
+        if (!node.IsScalar()) fail("a string");
+        const std::string t = node.Scalar();
+        if (*s.choices) {
+          std::string choices = std::string("|") + s.choices + "|";
+          if (choices.find("|" + t + "|") == std::string::npos)
+            throw Error(origin + ": " + s.key + ": must be one of " + s.choices + ", not '" + t + "'");
+        }
+        return t;
+      }
+      case Kind::list: {
+        std::vector<std::string> items;
+        if (node.IsScalar()) {
+          items.push_back(node.Scalar());
+        } else if (node.IsSequence()) {
+          for (const auto& n : node) {
+            if (!n.IsScalar()) fail("a list of strings");
+            items.push_back(n.Scalar());
+          }
+        } else {
+          fail("a list of strings");
+        }
+        YAML::Emitter e;
+        e << YAML::Flow << items;
+        return e.c_str();
+      }
+    }
+  } catch (const std::invalid_argument&) {
+    fail(s.kind == Kind::integer ? "an integer" : "a number");
+  } catch (const std::out_of_range&) {
+    fail(s.kind == Kind::integer ? "an integer" : "a number");
+  }
+  return "";
+}
+
+}  // namespace
+
+RunConfig::RunConfig() {
+  for (const auto& s : kSchema) values_[s.key] = s.value;
+}
+
+void RunConfig::set(const std::string& key, const std::string& value, const std::string& origin) {
+  const KeySpec* s = nullptr;
+  try {
+    s = &spec(key);
+  } catch (const Error&) {
+    throw Error(origin + ": unknown config key '" + key + "'");
+  }
+  YAML::Node node;
+  try {
+    node = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw Error(origin + ": " + key + ": cannot parse '" + value + "' (" + e.msg + ")");
+  }
+  if (node.IsNull()) node = YAML::Node(value);  // an empty value is the empty string
+  values_[key] = canonical(*s, node, origin);
+}
+
+void RunConfig::set(const std::string& assignment, const std::string& origin) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error(origin + ": expected section.key=value, got '" + assignment + "'");
+  set(assignment.substr(0, eq), assignment.substr(eq + 1), origin);
+}
+
+void RunConfig::merge_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ": not valid YAML (" + e.msg + " at line " + std::to_string(e.mark.line + 1) + ")");
+  }
+  if (root.IsNull()) return;
+  if (!root.IsMap()) throw Error(path + ": a config is a map of sections (data, model, train, checkpoint)");
+  for (const auto& section : root) {
+    const std::string name = section.first.as<std::string>();
+    if (!section.second.IsMap()) throw Error(path + ": section '" + name + "' must be a map of keys");
+    for (const auto& kv : section.second) {
+      const std::string key = name + "." + kv.first.as<std::string>();
+      const KeySpec* s = nullptr;
+      for (const auto& k : kSchema)
+        if (key == k.key) s = &k;
+      if (!s) throw Error(path + ": unknown config key '" + key + "'");
+      values_[key] = canonical(*s, kv.second, path);
+    }
+  }
+}
+
+RunConfig RunConfig::from_resolved_file(const std::string& path) {
+  RunConfig c;
+  c.merge_file(path);
+  return c;
+}
+
+int64_t RunConfig::get_int(const std::string& key) const { return std::stoll(values_.at(spec(key).key)); }
+double RunConfig::get_double(const std::string& key) const { return std::stod(values_.at(spec(key).key)); }
+bool RunConfig::get_bool(const std::string& key) const { return values_.at(spec(key).key) == "true"; }
+const std::string& RunConfig::get_string(const std::string& key) const { return values_.at(spec(key).key); }
+
+std::vector<std::string> RunConfig::get_list(const std::string& key) const {
+  return YAML::Load(values_.at(spec(key).key)).as<std::vector<std::string>>();
+}
+
+std::string RunConfig::to_yaml() const {
+  std::string out, section;
+  for (const auto& s : kSchema) {
+    const std::string key = s.key;
+    const std::string sec = key.substr(0, key.find('.'));
+    if (sec != section) {
+      out += sec + ":\n";
+      section = sec;
+    }
+    std::string v = values_.at(key);
+    if (s.kind == Kind::text) {  // quoted when YAML needs it (empty, ':' …)
+      YAML::Emitter e;
+      e << YAML::DoubleQuoted << v;
+      v = e.c_str();
+    }
+    out += "  " + key.substr(sec.size() + 1) + ": " + v + "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> RunConfig::differences(const RunConfig& other) const {
+  std::vector<std::string> keys;
+  for (const auto& s : kSchema)
+    if (values_.at(s.key) != other.values_.at(s.key)) keys.push_back(s.key);
+  return keys;
+}
+
+std::vector<std::string> RunConfig::resume_conflicts(const RunConfig& other) const {
+  std::vector<std::string> keys;
+  for (const auto& key : differences(other))
+    if (!spec(key).may_change_on_resume) keys.push_back(key + " (" + other.values_.at(key) + " -> " + values_.at(key) + ")");
+  return keys;
+}
+
+}  // namespace rhotrain

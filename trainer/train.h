@@ -1,0 +1,23 @@
+// `rhotrain train`: the training loop (in train.cpp, top to bottom) and the pieces of a run that
+// evaluation reuses: the model shape from a config, the codec a config points at, the run's store.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "materials/store.h"
+#include "models/model_config.h"
+#include "sampler/lmq_codec.h"
+#include "trainer/run_config.h"
+
+namespace rhotrain {
+
+int cmd_train(int argc, char** argv);
+
+// The model shape a config asks for: preset, then explicit keys, for a codec of `bins` bins.
+ModelConfig model_config_for(const RunConfig& config, int bins);
+
+// The codec named by data.codec (fitted on data.split_train and cached there when the file is missing;
+// cached next to the first store file when data.codec is empty). Returns it with the path it lives at.
+std::pair<LmqCodec, std::string> codec_for(const RunConfig& config, const MaterialStore& store);
+
+}  // namespace rhotrain

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 STORE=data/default.h5
-CODEC=data/default.codec-256.h5
+CODEC=data/default.codec-train-256.h5
 if [ ! -f "$STORE" ]; then
   build/rhotrain synth --out "$STORE" --n-train 2000 --n-val 240 --seed 0
 else

@@ -88,10 +88,13 @@ std::string canonical(const KeySpec& s, const YAML::Node& node, const std::strin
         size_t used = 0;
         double v = std::stod(t, &used);
         if (used != t.size() || !std::isfinite(v)) fail("a number");
-        std::ostringstream os;
-        os.precision(17);
-        os << v;
-        return os.str();
+        // The shortest text that reads back as the same double: 0.2, not 0.20000000000000001.
+        for (int precision = 1;; ++precision) {
+          std::ostringstream os;
+          os.precision(precision);
+          os << v;
+          if (std::stod(os.str()) == v || precision >= 17) return os.str();
+        }
       }
       case Kind::boolean: {
         if (!node.IsScalar()) fail("true or false");
@@ -137,7 +140,7 @@ std::string canonical(const KeySpec& s, const YAML::Node& node, const std::strin
 }  // namespace
 
 RunConfig::RunConfig() {
-  for (const auto& s : kSchema) values_[s.key] = s.value;
+  for (const auto& s : kSchema) values_[s.key] = canonical(s, YAML::Load(*s.value ? s.value : "\"\""), "defaults");
 }
 
 void RunConfig::set(const std::string& key, const std::string& value, const std::string& origin) {

@@ -142,19 +142,20 @@ ModelConfig model_config_for(const RunConfig& c, int bins) {
 
 std::pair<LmqCodec, std::string> codec_for(const RunConfig& c, const MaterialStore& store) {
   const int bins = static_cast<int>(c.get_int("data.codec_bins"));
+  const std::string split = c.get_string("data.split_train");
+  const auto ids = store.split(split);  // a missing or empty split fails before any fitting
   std::string path = c.get_string("data.codec");
   if (path.empty())
-    path = fs::path(store.paths().front()).replace_extension("").string() + ".codec-" + std::to_string(bins) + ".h5";
+    path = fs::path(store.paths().front()).replace_extension("").string() + ".codec-" + split + "-" + std::to_string(bins) + ".h5";
   if (fs::exists(path)) {
     LmqCodec codec = LmqCodec::load(path);
     if (codec.bins() != bins)
       throw Error(path + ": codec has " + std::to_string(codec.bins()) + " bins but data.codec_bins is " + std::to_string(bins));
     return {codec, path};
   }
-  const std::string split = c.get_string("data.split_train");
   std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", bins, split.c_str(), path.c_str());
   DensityHistogram hist;
-  for (const auto& id : store.split(split)) {
+  for (const auto& id : ids) {
     const Material m = store.read(id);
     hist.add(m.density.data(), m.density.size());
   }

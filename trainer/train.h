@@ -17,7 +17,8 @@ int cmd_train(int argc, char** argv);
 ModelConfig model_config_for(const RunConfig& config, int bins);
 
 // The codec named by data.codec (fitted on data.split_train and cached there when the file is missing;
-// cached next to the first store file when data.codec is empty). Returns it with the path it lives at.
+// cached next to the first store file as <store>.codec-<split>-<bins>.h5 when data.codec is empty).
+// Returns it with the path it lives at.
 std::pair<LmqCodec, std::string> codec_for(const RunConfig& config, const MaterialStore& store);
 
 }  // namespace rhotrain

@@ -1,0 +1,192 @@
+// `rhotrain train` end to end on a tiny store: exact resume, refusal of changed configs and bad input
+// (with the run directory left untouched), a clean stop on SIGTERM, and `rhotrain logs` on the result.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "models/density_transformer.h"
+#include "tests/test_support.h"
+#include "trainer/checkpoint.h"
+#include "trainer/events.h"
+#include "trainer/run_config.h"
+#include "trainer/train.h"
+
+namespace rhotrain {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_rhotrain;
+using test::TempDir;
+
+class Train : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    ASSERT_EQ(run_rhotrain("synth --out " + dir_->file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
+    // A model small enough that a step takes milliseconds; checkpoints every 3 steps.
+    test::write_file(dir_->file("tiny.yaml"),
+                     "data:\n  store: [" + dir_->file("s.h5") + "]\n  patch: 4\n  codec_bins: 32\n  max_len: 600\n"
+                     "  patches_per_mat: 2\nmodel:\n  preset: tiny\n  d_model: 32\n  layers: 1\n  heads: 2\n  ffn: 64\n"
+                     "train:\n  steps: 6\n  batch_size: 4\n  warmup: 2\n  log_every: 1\n  threads: 1\n"
+                     "checkpoint:\n  every: 3\n  keep: 5\n");
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string config() { return dir_->file("tiny.yaml"); }
+  static TempDir* dir_;
+};
+TempDir* Train::dir_ = nullptr;
+
+std::map<int64_t, double> losses(const std::string& run_dir) {
+  std::map<int64_t, double> out;
+  for (const auto& f : event_files(run_dir))
+    for (const auto& p : read_event_file(f).scalars)
+      if (p.tag == "train/loss") {
+        EXPECT_EQ(out.count(p.step), 0u) << "step " << p.step << " logged twice";
+        out[p.step] = p.value;
+      }
+  return out;
+}
+
+std::vector<torch::Tensor> weights(const std::string& checkpoint_dir, const RunConfig& config) {
+  DensityTransformer model(model_config_for(config, 32));
+  load_model(checkpoint_dir, model);
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+TEST_F(Train, ResumedRunMatchesStraightRunExactly) {
+  TempDir runs;
+  const auto straight = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+  EXPECT_NE(straight.err.find("budget 6 steps x 4 = 24 sequences"), std::string::npos) << straight.err;
+
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --steps 3 --run-dir " + runs.file("split")).exit_code, 0);
+  const auto resumed = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("split") + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming from"), std::string::npos);
+
+  const auto a = losses(runs.file("straight")), b = losses(runs.file("split"));
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);  // bit-identical loss at every step, each step logged once
+  RunConfig c;
+  c.merge_file(config());
+  const auto wa = weights(checkpoint_at(runs.file("straight"), 6), c), wb = weights(checkpoint_at(runs.file("split"), 6), c);
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "parameter " << i;
+  EXPECT_EQ(read_train_state(checkpoint_at(runs.file("split"), 6)).position, 24u);
+}
+
+TEST_F(Train, ResumeWithAChangedConfigIsRefusedNamingTheKeys) {
+  TempDir runs;
+  const std::string run = runs.file("r");
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --steps 3 --run-dir " + run).exit_code, 0);
+  const auto before = fs::last_write_time(run + "/config.yaml");
+  const auto r = run_rhotrain("train --config " + config() + " --run-dir " + run + " --resume --set train.lr=0.5 --weighting electrons");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("data.weighting (uniform -> electrons)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train.lr"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_EQ(fs::last_write_time(run + "/config.yaml"), before);
+  // More steps is allowed.
+  EXPECT_EQ(run_rhotrain("train --config " + config() + " --run-dir " + run + " --resume --steps 4").exit_code, 0);
+  // A codec with other bins than the checkpoint's is refused.
+  const auto bins = run_rhotrain("train --config " + config() + " --run-dir " + run + " --resume --set data.codec_bins=64");
+  EXPECT_NE(bins.err.find("data.codec_bins (32 -> 64)"), std::string::npos) << bins.err;
+  // A fresh run into an existing run directory is refused.
+  const auto again = run_rhotrain("train --config " + config() + " --run-dir " + run);
+  EXPECT_NE(again.err.find("already holds a run"), std::string::npos);
+}
+
+TEST_F(Train, BadInputLeavesNoRunDirectory) {
+  TempDir runs;
+  const std::string run = runs.file("bad");
+  struct Case {
+    std::string args, message;
+  };
+  test::write_file(runs.file("unknown.yaml"), "train:\n  stepz: 3\n");
+  const std::vector<Case> cases = {
+      {"--config " + runs.file("unknown.yaml"), "unknown config key 'train.stepz'"},
+      {"--config " + config() + " --set train.steps=many", "train.steps: expected an integer"},
+      {"--config " + config() + " --set data.store=[" + runs.file("missing.h5") + "]", "missing.h5: no such file"},
+      {"--config " + config() + " --set data.split_train=test", "no split 'test'"},
+      {"--config " + config() + " --set data.codec=" + runs.file("codec.h5") + " --set data.codec_bins=16", ""},
+  };
+  for (size_t i = 0; i + 1 < cases.size(); ++i) {
+    const auto r = run_rhotrain("train " + cases[i].args + " --run-dir " + run);
+    EXPECT_NE(r.exit_code, 0) << cases[i].args;
+    EXPECT_NE(r.err.find(cases[i].message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(run)) << cases[i].args;
+  }
+  // A cached codec whose bins differ from data.codec_bins is refused.
+  ASSERT_EQ(run_rhotrain("fit-codec --store " + dir_->file("s.h5") + " --bins 64 -o " + runs.file("codec.h5")).exit_code, 0);
+  const auto r = run_rhotrain("train " + cases.back().args + " --run-dir " + run);
+  EXPECT_NE(r.err.find("codec has 64 bins but data.codec_bins is 16"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(run));
+}
+
+TEST_F(Train, SigtermFinishesTheStepWritesACheckpointAndExitsZero) {
+  TempDir runs;
+  const std::string run = runs.file("sig");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = runs.file("log");
+    freopen(log.c_str(), "w", stderr);
+    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--steps", "100000", "--run-dir",
+          run.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until it is training (the first checkpoint appears after 3 steps), then ask it to stop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!latest_checkpoint(run) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(latest_checkpoint(run));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string log = test::read_file(runs.file("log"));
+  EXPECT_NE(log.find("resume with: rhotrain train"), std::string::npos) << log;
+  const TrainState s = read_train_state(*latest_checkpoint(run));
+  EXPECT_GE(s.step, 3);
+  EXPECT_EQ(losses(run).rbegin()->first, s.step);  // the log ends at the checkpointed step
+}
+
+TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
+  TempDir runs;
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --run-dir " + runs.file("a")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --weighting electrons --run-dir " + runs.file("b")).exit_code, 0);
+  const auto table = run_rhotrain("logs " + runs.file("a") + " " + runs.file("b") + " --tag loss");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("train/loss"), std::string::npos);
+  EXPECT_EQ(table.out.find("train/lr"), std::string::npos);
+  const auto json = run_rhotrain("logs " + runs.file("a") + " --format json");
+  const auto j = nlohmann::json::parse(json.out);
+  const auto a = losses(runs.file("a"));
+  EXPECT_EQ(j[runs.file("a")]["train/loss"]["last_step"].get<int64_t>(), 6);
+  EXPECT_FLOAT_EQ(j[runs.file("a")]["train/loss"]["last"].get<float>(), static_cast<float>(a.at(6)));
+  double best = 1e9;
+  for (const auto& [s, v] : a) best = std::min(best, v);
+  EXPECT_FLOAT_EQ(j[runs.file("a")]["train/loss"]["best"].get<float>(), static_cast<float>(best));
+  const auto csv = run_rhotrain("logs " + runs.file("a") + " --series --format csv --tag train/loss");
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 7);  // header + 6 steps
+
+  // A file still being written: a cut last record is ignored with a note, not an error.
+  const std::string file = event_files(runs.file("a")).front();
+  const std::string whole = test::read_file(file);
+  test::write_file(file, whole.substr(0, whole.size() - 5));
+  const auto cut = run_rhotrain("logs " + runs.file("a"));
+  EXPECT_EQ(cut.exit_code, 0);
+  EXPECT_NE(cut.err.find("still being written"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rhotrain

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/density_transformer.h"
+#include "tests/tb_reference_decoder.h"
 #include "tests/test_support.h"
 #include "trainer/checkpoint.h"
 #include "trainer/events.h"
@@ -75,6 +76,19 @@ TEST_F(Train, ResumedRunMatchesStraightRunExactly) {
   const auto a = losses(runs.file("straight")), b = losses(runs.file("split"));
   ASSERT_EQ(a.size(), 6u);
   EXPECT_EQ(a, b);  // bit-identical loss at every step, each step logged once
+  // The independent decoder reads the resumed run's single event file: every CRC verifies.
+  ASSERT_EQ(event_files(runs.file("split")).size(), 1u);
+  std::string version;
+  size_t records = 0;
+  const auto scalars = test::decode_file(event_files(runs.file("split")).front(), version, records);
+  EXPECT_EQ(version, "brain.Event:2");
+  int loss_points = 0;
+  for (const auto& p : scalars)
+    if (p.tag == "train/loss") {
+      EXPECT_FLOAT_EQ(p.value, static_cast<float>(b.at(p.step)));
+      ++loss_points;
+    }
+  EXPECT_EQ(loss_points, 6);
   RunConfig c;
   c.merge_file(config());
   const auto wa = weights(checkpoint_at(runs.file("straight"), 6), c), wb = weights(checkpoint_at(runs.file("split"), 6), c);

@@ -100,7 +100,7 @@ std::string canonical(const KeySpec& s, const YAML::Node& node, const std::strin
         if (!node.IsScalar()) fail("true or false");
         const std::string& t = node.Scalar();
         if (t == "true" || t == "false") return t;
-        fail("true or false");
+        return fail("true or false");
       }
       case Kind::text: {
         if (!node.IsScalar()) fail("a string");

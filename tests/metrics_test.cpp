@@ -1,0 +1,140 @@
+// Tiling coverage, every aggregate on hand-computed cases, deciles with remainders, bootstrap determinism
+// and the H1–H3 logic on constructed inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "metrics/nmae.h"
+#include "metrics/tiling.h"
+
+namespace rhotrain {
+namespace {
+
+TEST(Tiling, EveryVoxelIsPredictedExactlyOnce) {
+  for (int P : {1, 4, 6, 19})
+    for (int n : {1, 2, 5, 6, 7, 11, 12, 13, 18, 19, 20, 37, 38, 56, 57}) {
+      std::vector<int> hits(static_cast<size_t>(n), 0);
+      for (const auto& t : axis_tiles(n, P)) {
+        ASSERT_GE(t.start, 0);
+        ASSERT_LE(t.first_used + t.used, P);
+        for (int k = 0; k < t.used; ++k) ++hits[static_cast<size_t>((t.start + t.first_used + k) % n)];
+      }
+      for (int h : hits) ASSERT_EQ(h, 1) << "n=" << n << " P=" << P;
+    }
+}
+
+TEST(Tiling, FollowsTheDesignRules) {
+  // n = kP: k full tiles; n = kP + 1: a last tile at n − P using its final voxel; n < P: one wrapped tile.
+  auto t = axis_tiles(12, 6);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1].start, 6);
+  t = axis_tiles(13, 6);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[2].start, 7);
+  EXPECT_EQ(t[2].first_used, 5);
+  EXPECT_EQ(t[2].used, 1);
+  t = axis_tiles(6, 6);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].used, 6);
+  t = axis_tiles(4, 6);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].start, 0);
+  EXPECT_EQ(t[0].used, 4);
+  EXPECT_EQ(grid_tiles({13, 4, 12}, 6).size(), 3u * 1u * 2u);
+}
+
+MaterialScore score(const std::string& id, double n_e, double nmae) {
+  MaterialScore s;
+  s.id = id;
+  s.n_e = n_e;
+  s.nmae = nmae;
+  s.floor_nmae = nmae / 4;
+  s.baseline_nmae = 0.5;
+  return s;
+}
+
+TEST(Aggregates, HandComputedValues) {
+  const std::vector<MaterialScore> s = {score("a", 1, 0.10), score("b", 3, 0.02), score("c", 6, 0.04)};
+  const Aggregates a = aggregate(s);
+  EXPECT_NEAR(a.per_mat_mean.value, (0.10 + 0.02 + 0.04) / 3, 1e-15);
+  EXPECT_NEAR(a.per_electron.value, (1 * 0.10 + 3 * 0.02 + 6 * 0.04) / 10, 1e-15);
+  EXPECT_NEAR(a.median, 0.04, 1e-15);
+  EXPECT_NEAR(a.p99, 0.04 + 0.98 * (0.10 - 0.04), 1e-12);  // linear interpolation between the top two
+  EXPECT_NEAR(a.floor_per_mat_mean, a.per_mat_mean.value / 4, 1e-15);
+  EXPECT_NEAR(a.baseline_per_electron, 0.5, 1e-15);
+  EXPECT_LE(a.per_mat_mean.lo, a.per_mat_mean.value);
+  EXPECT_GE(a.per_mat_mean.hi, a.per_mat_mean.value);
+  EXPECT_GE(a.per_mat_mean.lo, 0.02 - 1e-12);
+  EXPECT_LE(a.per_mat_mean.hi, 0.10 + 1e-12);
+}
+
+TEST(Aggregates, DecilesSplitLikeNumpyArraySplitSortedByElectronsThenId) {
+  std::vector<MaterialScore> s;
+  for (int i = 0; i < 23; ++i) s.push_back(score("m" + std::to_string(100 - i), 1000 - i * 10 + (i % 2), 0.01 * i));
+  s.push_back(score("tie-b", 5, 0.5));
+  s.push_back(score("tie-a", 5, 0.6));
+  const auto g = decile_groups(s);  // 25 = 3+3+3+3+3+2+2+2+2+2
+  ASSERT_EQ(g.size(), 10u);
+  for (size_t i = 0; i < 10; ++i) EXPECT_EQ(g[i].size(), i < 5 ? 3u : 2u);
+  EXPECT_EQ(s[g[0][0]].id, "tie-a");
+  EXPECT_EQ(s[g[0][1]].id, "tie-b");
+  const Aggregates a = aggregate(s);
+  EXPECT_EQ(a.deciles[0].count, 3u);
+  EXPECT_EQ(a.deciles[0].n_e_min, 5);
+  EXPECT_NEAR(a.deciles[9].per_mat_mean.value, (s[g[9][0]].nmae + s[g[9][1]].nmae) / 2, 1e-15);
+}
+
+TEST(Aggregates, BootstrapIsDeterministic) {
+  std::vector<MaterialScore> s;
+  for (int i = 0; i < 200; ++i) s.push_back(score("m" + std::to_string(i), 1 + i, 0.01 + 0.001 * ((i * 37) % 50)));
+  const Aggregates a = aggregate(s), b = aggregate(s);
+  EXPECT_EQ(a.per_mat_mean.lo, b.per_mat_mean.lo);
+  EXPECT_EQ(a.per_electron.hi, b.per_electron.hi);
+  EXPECT_EQ(a.deciles[3].per_mat_mean.lo, b.deciles[3].per_mat_mean.lo);
+  EXPECT_LT(a.per_mat_mean.lo, a.per_mat_mean.hi);
+}
+
+// Electrons-trained (B) worse by `shift(n_e)` than uniform (A) on the same materials.
+std::pair<std::vector<MaterialScore>, std::vector<MaterialScore>> paired(const std::function<double(double)>& shift) {
+  std::vector<MaterialScore> a, b;
+  for (int i = 0; i < 200; ++i) {
+    const double ne = 2 + 10 * i, base = 0.03 + 0.002 * ((i * 13) % 7);
+    a.push_back(score("m" + std::to_string(i), ne, base));
+    b.push_back(score("m" + std::to_string(i), ne, base + shift(ne)));
+  }
+  return {a, b};
+}
+
+TEST(Hypotheses, ClearCostOnSmallMaterialsSupportsH1AndH3) {
+  auto [a, b] = paired([](double ne) { return ne < 500 ? 0.02 : -0.001; });
+  const auto h = judge(compare_paired(a, b));
+  EXPECT_EQ(h.h1, Verdict::supported);
+  EXPECT_EQ(h.h3, Verdict::supported);
+}
+
+TEST(Hypotheses, ImprovementEverywhereSupportsH2AndRejectsH1AndH3) {
+  // Better everywhere, most on the smallest materials: no bottom-decile cost at all.
+  auto [a, b] = paired([](double ne) { return ne < 1000 ? -0.006 : -0.004; });
+  const auto c = compare_paired(a, b);
+  EXPECT_LT(c.d_per_mat_mean.hi, 0.0);
+  const auto h = judge(c);
+  EXPECT_EQ(h.h1, Verdict::not_supported);
+  EXPECT_EQ(h.h2, Verdict::supported);
+  EXPECT_EQ(h.h3, Verdict::not_supported);
+}
+
+TEST(Hypotheses, NoiseAroundTheThresholdIsInconclusive) {
+  auto [a, b] = paired([](double ne) { return 0.001 + 0.02 * std::sin(ne); });
+  const auto h = judge(compare_paired(a, b));
+  EXPECT_EQ(h.h1, Verdict::inconclusive);
+  EXPECT_EQ(h.h2, Verdict::inconclusive);
+}
+
+TEST(Hypotheses, DifferentSetsAreRefused) {
+  auto [a, b] = paired([](double) { return 0.0; });
+  b[5].id = "other";
+  EXPECT_THROW(compare_paired(a, b), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace rhotrain

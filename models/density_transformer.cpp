@@ -162,9 +162,12 @@ torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const
     auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
     const double width = cfg_.rbf_cutoff / cfg_.rbf;
     rbf = torch::exp(-((distance.unsqueeze(-1) - centres) / width).pow(2));  // [B, V, N, K]
-    // Where each (slot, atom) bias lands in a flattened [B·L·L] score plane: row = slot, column = atom token 15 + a.
+    // Where each (head, slot, atom) bias lands in the flattened [B, H, L, L] scores: row = the density slot,
+    // column = the atom's token 15 + a. Only these B·H·P³·N entries are touched, never a full L×L plane.
     auto cols = 15 + torch::arange(N, i64);
-    bias_index = ((torch::arange(B, i64).view({B, 1, 1}) * L + slots.unsqueeze(2)) * L + cols.view({1, 1, N})).reshape(-1);
+    auto rows = (torch::arange(B, i64).view({B, 1, 1, 1}) * H + torch::arange(H, i64).view({1, H, 1, 1})) * L +
+                slots.view({B, 1, V, 1});
+    bias_index = (rows * L + cols.view({1, 1, 1, N})).reshape(-1);
   }
 
   for (auto& layer : layers_) {
@@ -181,9 +184,8 @@ torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const
     auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh)) + mask;
     if (cfg_.geometry_bias) {
       auto bias = layer.rbf_to_heads->forward(rbf) + layer.distance_slope * (2.0 - distance.unsqueeze(-1));  // [B,V,N,H]
-      bias = bias * atom_valid.view({B, 1, -1, 1});
-      auto plane = torch::zeros({B * L * L, H}, scores.options()).index_put({bias_index}, bias.reshape({-1, H}));
-      scores = scores + plane.view({B, L, L, H}).permute({0, 3, 1, 2});
+      bias = (bias * atom_valid.view({B, 1, -1, 1})).permute({0, 3, 1, 2});                                  // [B,H,V,N]
+      scores.view({-1}).index_put_({bias_index}, bias.reshape({-1}), /*accumulate=*/true);
     }
     auto attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, L, H * dh});
     x = x + layer.o->forward(attn);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cmath>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,7 @@ class Train : public ::testing::Test {
                      "data:\n  store: [" + dir_->file("s.h5") + "]\n  patch: 4\n  codec_bins: 32\n  max_len: 600\n"
                      "  patches_per_mat: 2\nmodel:\n  preset: tiny\n  d_model: 32\n  layers: 1\n  heads: 2\n  ffn: 64\n"
                      "train:\n  steps: 6\n  batch_size: 4\n  warmup: 2\n  log_every: 1\n  threads: 1\n"
+                     "eval:\n  sets: []\n"
                      "checkpoint:\n  every: 3\n  keep: 5\n");
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -200,6 +202,54 @@ TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
   const auto cut = run_rhotrain("logs " + runs.file("a"));
   EXPECT_EQ(cut.exit_code, 0);
   EXPECT_NE(cut.err.find("still being written"), std::string::npos);
+}
+
+TEST_F(Train, InLoopEvaluationWritesJsonAndScalarsAndEvalCommandReproducesIt) {
+  TempDir runs;
+  const std::string run = runs.file("e");
+  const auto r = run_rhotrain("train --config " + config() + " --run-dir " + run + " --set eval.sets=[val_200]");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("eval val_200 step 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("% of training time"), std::string::npos);
+  const std::string json_path = run + "/eval/val_200/step-6.json";
+  ASSERT_TRUE(fs::exists(json_path));
+  const auto j = nlohmann::json::parse(test::read_file(json_path));
+  EXPECT_EQ(j["set"], "val_200");
+  EXPECT_EQ(j["mode"], "maskgit:1");
+  ASSERT_EQ(j["materials"].size(), 4u);  // every val_200 material, every voxel
+  for (const auto& m : j["materials"]) {
+    EXPECT_NEAR(m["nmae"].get<double>(), m["sum_abs_err"].get<double>() / m["sum_abs_true"].get<double>(), 1e-12);
+    EXPECT_GT(m["floor_nmae"].get<double>(), 0.0);
+    EXPECT_GT(m["baseline_nmae"].get<double>(), m["floor_nmae"].get<double>());
+  }
+  EXPECT_EQ(j["aggregates"]["deciles"].size(), 10u);
+  bool logged = false;
+  for (const auto& f : event_files(run))
+    for (const auto& p : read_event_file(f).scalars)
+      logged |= p.tag == "eval/val_200/nmae_per_mat_mean" && p.step == 6 &&
+                std::fabs(p.value - j["aggregates"]["per_mat_mean"]["value"].get<double>()) < 1e-6;
+  EXPECT_TRUE(logged);
+
+  // The same checkpoint evaluated offline gives the same numbers.
+  const auto e = run_rhotrain("eval --run " + run + " --step 6 --out " + runs.file("again.json"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto k = nlohmann::json::parse(test::read_file(runs.file("again.json")));
+  EXPECT_EQ(k["aggregates"]["per_mat_mean"], j["aggregates"]["per_mat_mean"]);
+  const auto bad = run_rhotrain("eval --run " + run + " --mode teacher_forced");
+  EXPECT_NE(bad.err.find("teacher_forced is for causal models"), std::string::npos) << bad.err;
+}
+
+TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {
+  TempDir d;
+  ASSERT_EQ(run_rhotrain("fit-codec --store " + dir_->file("s.h5") + " --bins 64 -o " + d.file("c.h5")).exit_code, 0);
+  for (int patch : {4, 5, 7, 13}) {  // tails, n = kP, n < P (12-voxel axes at P=13) all occur
+    const auto r = run_rhotrain("eval --oracle --store " + dir_->file("s.h5") + " --codec " + d.file("c.h5") +
+                                " --set train --patch " + std::to_string(patch) + " --out " + d.file("o.json"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("oracle check passed"), std::string::npos);
+    const auto j = nlohmann::json::parse(test::read_file(d.file("o.json")));
+    EXPECT_EQ(j["materials"].size(), 16u);
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "materials/error.h"
 #include "trainer/cli.h"
 #include "trainer/data_commands.h"
+#include "trainer/eval_command.h"
 #include "trainer/logs_command.h"
 #include "trainer/sampler_commands.h"
 #include "trainer/train.h"
@@ -28,6 +29,7 @@ const Command kCommands[] = {
     {"tokenize", rhotrain::cmd_tokenize, "one v3 token sequence as JSON, or a bulk .npy export"},
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
     {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
+    {"eval", rhotrain::cmd_eval, "evaluate a checkpoint (or the oracle) on a set"},
     {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
 };
 

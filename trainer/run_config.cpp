@@ -57,6 +57,11 @@ const KeySpec kSchema[] = {
     {"train.device", Kind::text, "cpu", "cpu|cuda|auto", false},
     {"train.threads", Kind::integer, "0", "", false},
     {"train.log_every", Kind::integer, "10", "", true},
+    {"eval.every", Kind::integer, "0", "", true},
+    {"eval.sets", Kind::list, "[val_200]", "", true},
+    {"eval.mode", Kind::text, "maskgit:1", "", true},
+    {"eval.decode", Kind::text, "median", "median|mean|argmax", true},
+    {"eval.batch_size", Kind::integer, "64", "", true},
     {"checkpoint.every", Kind::integer, "200", "", true},
     {"checkpoint.keep", Kind::integer, "2", "", true},
 };
@@ -175,7 +180,7 @@ void RunConfig::merge_file(const std::string& path) {
     throw Error(path + ": not valid YAML (" + e.msg + " at line " + std::to_string(e.mark.line + 1) + ")");
   }
   if (root.IsNull()) return;
-  if (!root.IsMap()) throw Error(path + ": a config is a map of sections (data, model, train, checkpoint)");
+  if (!root.IsMap()) throw Error(path + ": a config is a map of sections (data, model, train, eval, checkpoint)");
   for (const auto& section : root) {
     const std::string name = section.first.as<std::string>();
     if (!section.second.IsMap()) throw Error(path + ": section '" + name + "' must be a map of keys");

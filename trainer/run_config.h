@@ -1,4 +1,4 @@
-// A run's configuration: YAML sections data / model / train / checkpoint with a fixed schema (names,
+// A run's configuration: YAML sections data / model / train / eval / checkpoint with a fixed schema (names,
 // types, defaults); `--set section.key=value` overrides any key; the resolved form goes to the run dir.
 #pragma once
 #include <cstdint>

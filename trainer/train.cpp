@@ -23,6 +23,7 @@
 #include "sampler/training_set.h"
 #include "trainer/checkpoint.h"
 #include "trainer/cli.h"
+#include "trainer/evaluator.h"
 #include "trainer/events.h"
 
 namespace rhotrain {
@@ -79,15 +80,6 @@ torch::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slot
   return hidden;
 }
 
-// Intra-op threads for LibTorch (default: one per core) and a single-threaded OpenBLAS underneath:
-// measured here, OpenBLAS's own spinning threads competing with LibTorch's halved the step rate.
-void configure_threads(int64_t requested) {
-  const int n = requested > 0 ? static_cast<int>(requested) : std::max(1u, std::thread::hardware_concurrency());
-  torch::set_num_threads(n);
-  using SetThreads = void (*)(int);
-  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);
-}
-
 torch::Device pick_device(const std::string& name) {
   if (name == "cuda" || (name == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available()) throw Error("train.device=cuda but no CUDA device is available to LibTorch");
@@ -110,6 +102,24 @@ void set_learning_rate(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
 }
 
+void log_eval(EventWriter& events, const EvalRecord& r) {
+  const std::string p = "eval/" + r.set + "/";
+  const Aggregates& a = r.aggregates;
+  events.scalar(p + "nmae_per_mat_mean", r.step, a.per_mat_mean.value);
+  events.scalar(p + "nmae_per_electron", r.step, a.per_electron.value);
+  events.scalar(p + "nmae_median", r.step, a.median);
+  events.scalar(p + "nmae_p99", r.step, a.p99);
+  for (size_t d = 0; d < a.deciles.size(); ++d) {
+    char tag[32];
+    std::snprintf(tag, sizeof tag, "nmae_decile_%02zu", d);
+    events.scalar(p + tag, r.step, a.deciles[d].per_mat_mean.value);
+  }
+  events.scalar(p + "floor_nmae_per_mat_mean", r.step, a.floor_per_mat_mean);
+  events.scalar(p + "floor_nmae_per_electron", r.step, a.floor_per_electron);
+  events.scalar(p + "baseline_nmae_per_mat_mean", r.step, a.baseline_per_mat_mean);
+  events.scalar(p + "seconds", r.step, r.seconds);
+}
+
 std::string describe_config_conflicts(const std::vector<std::string>& keys) {
   std::string s;
   for (const auto& k : keys) s += (s.empty() ? "" : ", ") + k;
@@ -117,6 +127,15 @@ std::string describe_config_conflicts(const std::vector<std::string>& keys) {
 }
 
 }  // namespace
+
+// Intra-op threads for LibTorch (default: one per core) and a single-threaded OpenBLAS underneath:
+// measured here, OpenBLAS's own spinning threads competing with LibTorch's halved the step rate.
+void configure_threads(int64_t requested) {
+  const int n = requested > 0 ? static_cast<int>(requested) : std::max(1u, std::thread::hardware_concurrency());
+  torch::set_num_threads(n);
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);
+}
 
 ModelConfig model_config_for(const RunConfig& c, int bins) {
   ModelConfig m;
@@ -287,7 +306,33 @@ int cmd_train(int argc, char** argv) {
           .workers(static_cast<size_t>(config.get_int("data.workers")))
           .max_jobs(2 * std::max<size_t>(1, static_cast<size_t>(config.get_int("data.workers")))));
 
+  // In-loop evaluation of the fixed sets (val_200 by default): JSON per checkpoint, TensorBoard scalars, a table.
+  EvalSettings eval_settings;
+  eval_settings.mode = config.get_string("eval.mode");
+  eval_settings.decode = config.get_string("eval.decode");
+  eval_settings.batch = static_cast<int>(config.get_int("eval.batch_size"));
+  eval_settings.electrons_from = plan_spec.electrons_from;
+  check_eval_settings(eval_settings, &model);
+  double eval_seconds = 0;
+  auto evaluate = [&] {
+    if (config.get_list("eval.sets").empty()) return;
+    for (const auto& set : config.get_list("eval.sets")) {
+      SkipReport skipped;
+      const EvalRecord rec = evaluate_set(*store, set, *tokenizer, &model, eval_settings, device, state.step, skipped);
+      skipped.print(std::cerr, "eval " + set);
+      const fs::path dir = fs::path(run_dir) / "eval" / set;
+      fs::create_directories(dir);
+      write_text_file_atomic((dir / ("step-" + std::to_string(state.step) + ".json")).string(), eval_record_json(rec));
+      log_eval(events, rec);
+      print_eval_table(std::cerr, rec);
+      eval_seconds += rec.seconds;
+    }
+    std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
+                 100 * eval_seconds / std::max(1e-9, state.train_seconds));
+  };
+  const int64_t eval_every = config.get_int("eval.every");
   auto checkpoint = [&] {
+    if (eval_every == 0 && !g_stop_signal) evaluate();  // a stop request should not wait for an evaluation
     state.events_bytes = events.flush();
     save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, static_cast<int>(config.get_int("checkpoint.keep")));
   };
@@ -356,6 +401,7 @@ int cmd_train(int argc, char** argv) {
       window_steps = 0;
     }
     const bool last = state.step == steps;
+    if (eval_every > 0 && (state.step % eval_every == 0 || last)) evaluate();
     if (last || state.step % std::max<int64_t>(1, config.get_int("checkpoint.every")) == 0 || g_stop_signal) checkpoint();
     if (g_stop_signal && !last) {
       std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train --config %s --run-dir %s --resume\n",

@@ -13,6 +13,9 @@ namespace rhotrain {
 
 int cmd_train(int argc, char** argv);
 
+// LibTorch intra-op threads (requested, or one per core when 0) over a single-threaded OpenBLAS.
+void configure_threads(int64_t requested);
+
 // The model shape a config asks for: preset, then explicit keys, for a codec of `bins` bins.
 ModelConfig model_config_for(const RunConfig& config, int bins);
 

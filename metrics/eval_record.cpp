@@ -1,0 +1,108 @@
+#include "metrics/eval_record.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "materials/error.h"
+#include "materials/files.h"
+
+namespace rhotrain {
+namespace {
+
+using nlohmann::json;
+
+json interval(const Interval& i) { return {{"value", i.value}, {"ci95", {i.lo, i.hi}}}; }
+Interval interval(const json& j) { return {j.at("value"), j.at("ci95").at(0), j.at("ci95").at(1)}; }
+
+}  // namespace
+
+std::string eval_record_json(const EvalRecord& r) {
+  const Aggregates& a = r.aggregates;
+  json deciles = json::array();
+  for (const auto& d : a.deciles)
+    deciles.push_back({{"n_e_min", d.n_e_min}, {"n_e_max", d.n_e_max}, {"count", d.count}, {"per_mat_mean", interval(d.per_mat_mean)}});
+  json materials = json::array();
+  for (const auto& m : r.materials)
+    materials.push_back({{"id", m.id}, {"n_atoms", m.n_atoms}, {"n_e", m.n_e}, {"grid", m.grid}, {"sum_abs_err", m.sum_abs_err},
+                         {"sum_abs_true", m.sum_abs_true}, {"nmae", m.nmae}, {"floor_nmae", m.floor_nmae},
+                         {"baseline_nmae", m.baseline_nmae}});
+  const json j = {{"set", r.set},
+                  {"step", r.step},
+                  {"mode", r.mode},
+                  {"decode", r.decode},
+                  {"seconds", r.seconds},
+                  {"aggregates",
+                   {{"per_mat_mean", interval(a.per_mat_mean)},
+                    {"per_electron", interval(a.per_electron)},
+                    {"median", a.median},
+                    {"p99", a.p99},
+                    {"deciles", deciles},
+                    {"floor", {{"per_mat_mean", a.floor_per_mat_mean}, {"per_electron", a.floor_per_electron}}},
+                    {"baseline", {{"per_mat_mean", a.baseline_per_mat_mean}, {"per_electron", a.baseline_per_electron}}}}},
+                  {"materials", materials}};
+  return j.dump(1) + "\n";
+}
+
+EvalRecord read_eval_record(const std::string& path) {
+  EvalRecord r;
+  try {
+    const json j = json::parse(read_text_file(path));
+    r.set = j.at("set");
+    r.step = j.at("step");
+    r.mode = j.at("mode");
+    r.decode = j.at("decode");
+    r.seconds = j.value("seconds", 0.0);
+    for (const auto& m : j.at("materials")) {
+      MaterialScore s;
+      s.id = m.at("id");
+      s.n_atoms = m.at("n_atoms");
+      s.n_e = m.at("n_e");
+      s.grid = m.at("grid");
+      s.sum_abs_err = m.at("sum_abs_err");
+      s.sum_abs_true = m.at("sum_abs_true");
+      s.nmae = m.at("nmae");
+      s.floor_nmae = m.at("floor_nmae");
+      s.baseline_nmae = m.at("baseline_nmae");
+      r.materials.push_back(s);
+    }
+    const json& a = j.at("aggregates");
+    r.aggregates.per_mat_mean = interval(a.at("per_mat_mean"));
+    r.aggregates.per_electron = interval(a.at("per_electron"));
+    r.aggregates.median = a.at("median");
+    r.aggregates.p99 = a.at("p99");
+    for (const auto& d : a.at("deciles"))
+      r.aggregates.deciles.push_back({d.at("n_e_min"), d.at("n_e_max"), d.at("count"), interval(d.at("per_mat_mean"))});
+    r.aggregates.floor_per_mat_mean = a.at("floor").at("per_mat_mean");
+    r.aggregates.floor_per_electron = a.at("floor").at("per_electron");
+    r.aggregates.baseline_per_mat_mean = a.at("baseline").at("per_mat_mean");
+    r.aggregates.baseline_per_electron = a.at("baseline").at("per_electron");
+  } catch (const json::exception& e) {
+    throw Error(path + ": not an evaluation record (" + e.what() + ")");
+  }
+  return r;
+}
+
+void print_eval_table(std::ostream& os, const EvalRecord& r) {
+  const Aggregates& a = r.aggregates;
+  char line[200];
+  std::snprintf(line, sizeof line, "eval %s step %lld (%s, decode %s, %zu materials, %.1f s): NMAE %%\n", r.set.c_str(),
+                static_cast<long long>(r.step), r.mode.c_str(), r.decode.c_str(), r.materials.size(), r.seconds);
+  os << line;
+  std::snprintf(line, sizeof line, "  %-22s %8s  %-19s %8s %8s\n", "", "model", "95% CI", "floor", "baseline");
+  os << line;
+  std::snprintf(line, sizeof line, "  %-22s %8.3f  [%7.3f, %7.3f] %8.3f %8.3f\n", "per-material mean", 100 * a.per_mat_mean.value,
+                100 * a.per_mat_mean.lo, 100 * a.per_mat_mean.hi, 100 * a.floor_per_mat_mean, 100 * a.baseline_per_mat_mean);
+  os << line;
+  std::snprintf(line, sizeof line, "  %-22s %8.3f  [%7.3f, %7.3f] %8.3f %8.3f\n", "per-electron", 100 * a.per_electron.value,
+                100 * a.per_electron.lo, 100 * a.per_electron.hi, 100 * a.floor_per_electron, 100 * a.baseline_per_electron);
+  os << line;
+  std::snprintf(line, sizeof line, "  median %.3f, p99 %.3f; by n_e decile:", 100 * a.median, 100 * a.p99);
+  os << line;
+  for (const auto& d : a.deciles) {
+    std::snprintf(line, sizeof line, " %.2f", 100 * d.per_mat_mean.value);
+    os << line;
+  }
+  os << "\n";
+}
+
+}  // namespace rhotrain

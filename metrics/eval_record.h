@@ -1,0 +1,27 @@
+// One evaluation of one checkpoint on one set, as written to runs/<name>/eval/<set>/step-N.json and read
+// back by `rhotrain compare`: the aggregates and a row per material (NMAE kept as fractions).
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "metrics/nmae.h"
+
+namespace rhotrain {
+
+struct EvalRecord {
+  std::string set, mode, decode;
+  int64_t step = 0;
+  double seconds = 0;
+  std::vector<MaterialScore> materials;
+  Aggregates aggregates;
+};
+
+std::string eval_record_json(const EvalRecord& r);
+EvalRecord read_eval_record(const std::string& path);  // throws Error naming the file
+
+// The short table printed on stderr after each evaluation (values in percent).
+void print_eval_table(std::ostream& os, const EvalRecord& r);
+
+}  // namespace rhotrain

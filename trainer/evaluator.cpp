@@ -1,0 +1,152 @@
+#include "trainer/evaluator.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "materials/error.h"
+#include "metrics/tiling.h"
+
+namespace rhotrain {
+namespace {
+
+int maskgit_steps(const std::string& mode) {
+  if (mode.rfind("maskgit:", 0) != 0) return 0;
+  const int k = std::atoi(mode.c_str() + 8);
+  if (k < 1) throw Error("eval mode '" + mode + "': maskgit needs K ≥ 1 steps (maskgit:1 is one shot)");
+  return k;
+}
+
+// Value of each voxel from its distribution over bins [.., C]: median, mean or argmax, as codec levels.
+torch::Tensor decode_values(const torch::Tensor& probs, const torch::Tensor& levels, const std::string& how) {
+  if (how == "mean") return torch::matmul(probs, levels);
+  if (how == "argmax") return levels.index({probs.argmax(-1)});
+  auto below = (probs.cumsum(-1) < 0.5).sum(-1).clamp_max(levels.size(0) - 1);  // first bin with CDF ≥ ½
+  return levels.index({below});
+}
+
+// Predicted values [b, V] for a batch of sequences of one material (all the same length).
+torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const torch::Tensor& dens_start,
+                      const torch::Tensor& levels, const EvalSettings& s) {
+  const int64_t b = tokens.size(0), V = static_cast<int64_t>(std::pow(model->config().patch, 3));
+  if (s.mode == "teacher_forced") {  // reads the ground-truth density tokens: an upper bound, labelled as such
+    auto probs = torch::softmax(model->forward(tokens, dens_start, {}), -1);
+    return decode_values(probs, levels, s.decode);
+  }
+  // MaskGIT: start from an all-hidden patch; each step commits the most confident hidden slots so that
+  // cos(π/2 · k/K) of them remain hidden after step k (none after the last).
+  const int K = maskgit_steps(s.mode);
+  auto dev = tokens.device();
+  auto hidden = torch::ones({b, V}, torch::dtype(torch::kBool).device(dev));
+  auto values = torch::zeros({b, V}, torch::dtype(torch::kFloat32).device(dev));
+  auto slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, torch::dtype(torch::kInt64).device(dev)).unsqueeze(0);
+  int64_t still_hidden = V;
+  for (int k = 1; k <= K; ++k) {
+    auto probs = torch::softmax(model->forward(tokens, dens_start, hidden), -1);
+    auto v = decode_values(probs, levels, s.decode);
+    auto [conf, best] = probs.max(-1);
+    const int64_t keep = k == K ? 0 : static_cast<int64_t>(std::floor(V * std::cos(M_PI / 2 * k / K)));
+    const int64_t commit = still_hidden - keep;
+    if (commit <= 0) continue;
+    auto order = torch::where(hidden, conf, torch::full_like(conf, -1.0)).argsort(-1, true).narrow(-1, 0, commit);
+    values.scatter_(1, order, v.gather(1, order));
+    hidden.scatter_(1, order, false);
+    tokens = tokens.scatter(1, slots.gather(1, order), best.gather(1, order) + v3::kDensOffset);
+    still_hidden = keep;
+  }
+  return values;
+}
+
+}  // namespace
+
+void check_eval_settings(const EvalSettings& s, const DensityTransformer* model) {
+  if (s.decode != "median" && s.decode != "mean" && s.decode != "argmax")
+    throw Error("eval decode must be median, mean or argmax, not '" + s.decode + "'");
+  if (s.mode == "oracle") return;
+  if (!model) throw Error("eval mode '" + s.mode + "' needs a model");
+  const bool causal = (*model)->config().causal;
+  if (s.mode == "teacher_forced" && !causal) throw Error("eval mode teacher_forced is for causal models; use maskgit:K");
+  if (s.mode == "free_running")
+    throw Error("eval mode free_running (causal decoding voxel by voxel) is not implemented yet; use teacher_forced, "
+                "which reads ground-truth tokens and is an optimistic bound");
+  if (s.mode.rfind("maskgit:", 0) == 0 && causal) throw Error("eval mode maskgit:K is for masked models; use teacher_forced");
+  if (s.mode != "teacher_forced") maskgit_steps(s.mode);
+  if (s.mode != "teacher_forced" && s.mode.rfind("maskgit:", 0) != 0)
+    throw Error("unknown eval mode '" + s.mode + "' (maskgit:K, teacher_forced, oracle)");
+}
+
+EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,
+                        DensityTransformer* model, const EvalSettings& s, torch::Device device, int64_t step,
+                        SkipReport& skipped) {
+  check_eval_settings(s, model);
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  if (model) (*model)->eval();
+  const bool oracle = s.mode == "oracle";
+  const LmqCodec& codec = tok.codec();
+  auto levels = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device);
+  const int P = tok.patch(), V = tok.patch_voxels();
+
+  EvalRecord rec;
+  rec.set = set, rec.mode = s.mode, rec.decode = oracle ? "level" : s.decode, rec.step = step;
+  const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
+                                   tok, skipped);
+  for (const auto& id : ids) {
+    const Material m = store.read(id);
+    const int L = tok.sequence_length(m.n_atoms());
+    const auto tiles = grid_tiles(m.grid, P);
+    std::vector<float> predicted(m.density.size()), patch(static_cast<size_t>(V));
+    for (size_t first = 0; first < tiles.size(); first += static_cast<size_t>(s.batch)) {
+      const size_t b = std::min(tiles.size() - first, static_cast<size_t>(s.batch));
+      std::vector<int32_t> tokens(b * static_cast<size_t>(L)), bins(b * static_cast<size_t>(V));
+      for (size_t r = 0; r < b; ++r) {
+        const Tile& t = tiles[first + r];
+        const Grid origin{t.axis[0].start, t.axis[1].start, t.axis[2].start};
+        gather_patch(m.grid, m.density.data(), origin, P, patch.data());
+        tok.encode(m, origin, patch.data(), tokens.data() + r * L, bins.data() + r * V);
+      }
+      std::vector<float> values(b * static_cast<size_t>(V));
+      if (oracle) {
+        for (size_t i = 0; i < values.size(); ++i) values[i] = codec.decode(bins[i]);
+      } else {
+        auto t = torch::from_blob(tokens.data(), {static_cast<int64_t>(b), L}, torch::kInt32).to(torch::kInt64).to(device);
+        auto ds = torch::full({static_cast<int64_t>(b)}, v3::dens_start(m.n_atoms()), torch::dtype(torch::kInt64).device(device));
+        auto out = predict(*model, t, ds, levels, s).to(torch::kCPU).contiguous();
+        std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
+      }
+      // Stitch: each tile contributes only its used voxels, so every voxel is written exactly once.
+      for (size_t r = 0; r < b; ++r) {
+        const Tile& t = tiles[first + r];
+        for (int a = t.axis[0].first_used; a < t.axis[0].first_used + t.axis[0].used; ++a)
+          for (int bb = t.axis[1].first_used; bb < t.axis[1].first_used + t.axis[1].used; ++bb)
+            for (int c = t.axis[2].first_used; c < t.axis[2].first_used + t.axis[2].used; ++c) {
+              const size_t i = static_cast<size_t>((t.axis[0].start + a) % m.grid[0]);
+              const size_t j = static_cast<size_t>((t.axis[1].start + bb) % m.grid[1]);
+              const size_t k = static_cast<size_t>((t.axis[2].start + c) % m.grid[2]);
+              predicted[(i * m.grid[1] + j) * m.grid[2] + k] = values[r * V + (static_cast<size_t>(a) * P + bb) * P + c];
+            }
+      }
+    }
+    std::vector<float> floor_grid(m.density.size()), baseline(m.density.size(),
+                                                              static_cast<float>(m.n_electrons_grid / cell_volume(m.lattice)));
+    for (size_t i = 0; i < m.density.size(); ++i) floor_grid[i] = codec.decode(codec.encode(m.density[i]));
+    MaterialScore sc;
+    sc.id = id;
+    sc.n_atoms = static_cast<int>(m.n_atoms());
+    sc.n_e = electron_count(m.n_electrons, m.n_electrons_grid, s.electrons_from);
+    sc.grid = m.grid;
+    const auto err = abs_error_sums(predicted.data(), m.density.data(), m.density.size());
+    sc.sum_abs_err = err[0], sc.sum_abs_true = err[1], sc.nmae = err[0] / err[1];
+    const auto fl = abs_error_sums(floor_grid.data(), m.density.data(), m.density.size());
+    sc.floor_nmae = fl[0] / fl[1];
+    const auto bl = abs_error_sums(baseline.data(), m.density.data(), m.density.size());
+    sc.baseline_nmae = bl[0] / bl[1];
+    rec.materials.push_back(sc);
+  }
+  if (rec.materials.empty()) throw Error("eval set '" + set + "': no material can be scored");
+  rec.aggregates = aggregate(rec.materials);
+  rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (model) (*model)->train();
+  return rec;
+}
+
+}  // namespace rhotrain

@@ -239,6 +239,33 @@ TEST_F(Train, InLoopEvaluationWritesJsonAndScalarsAndEvalCommandReproducesIt) {
   EXPECT_NE(bad.err.find("teacher_forced is for causal models"), std::string::npos) << bad.err;
 }
 
+TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
+  TempDir runs;
+  const std::string common = "train --config " + config() + " --set eval.sets=[val_200] --set checkpoint.every=6";
+  ASSERT_EQ(run_rhotrain(common + " --run-dir " + runs.file("u")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --weighting electrons --run-dir " + runs.file("e")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --set train.lr=0.01 --weighting electrons --run-dir " + runs.file("x")).exit_code, 0);
+
+  // Argument order does not matter: A is always the uniform run.
+  const auto r = run_rhotrain("compare " + runs.file("e") + " " + runs.file("u") + " -o " + runs.file("rep/report.md"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("per-electron"), std::string::npos);
+  const std::string report = test::read_file(runs.file("rep/report.md"));
+  EXPECT_NE(report.find("A = `" + runs.file("u") + "` (uniform)"), std::string::npos) << report;
+  EXPECT_NE(report.find("Matched: same architecture"), std::string::npos);
+  EXPECT_NE(report.find("6 steps × global batch 4 = 24 sequences"), std::string::npos);
+  for (const char* h : {"| H1 |", "| H2 |", "| H3 |", "## Outcome", "codec floor", "report-deciles.svg"})
+    EXPECT_NE(report.find(h), std::string::npos) << h;
+  EXPECT_TRUE(fs::exists(runs.file("rep/report-nmae-vs-ne.svg")));
+
+  const auto refused = run_rhotrain("compare " + runs.file("u") + " " + runs.file("x") + " -o " + runs.file("r2.md"));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("not matched (train.lr)"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(runs.file("r2.md")));
+  EXPECT_EQ(run_rhotrain("compare " + runs.file("u") + " " + runs.file("x") + " --force -o " + runs.file("r2.md")).exit_code, 0);
+  EXPECT_NE(test::read_file(runs.file("r2.md")).find("NOT matched"), std::string::npos);
+}
+
 TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {
   TempDir d;
   ASSERT_EQ(run_rhotrain("fit-codec --store " + dir_->file("s.h5") + " --bins 64 -o " + d.file("c.h5")).exit_code, 0);

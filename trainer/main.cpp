@@ -5,6 +5,7 @@
 
 #include "materials/error.h"
 #include "trainer/cli.h"
+#include "trainer/compare_command.h"
 #include "trainer/data_commands.h"
 #include "trainer/eval_command.h"
 #include "trainer/logs_command.h"
@@ -30,6 +31,7 @@ const Command kCommands[] = {
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
     {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
     {"eval", rhotrain::cmd_eval, "evaluate a checkpoint (or the oracle) on a set"},
+    {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3"},
     {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
 };
 

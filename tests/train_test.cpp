@@ -266,6 +266,27 @@ TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   EXPECT_NE(test::read_file(runs.file("r2.md")).find("NOT matched"), std::string::npos);
 }
 
+TEST_F(Train, ExperimentRunsBothPhasesFromOneConfigAndWritesTheReport) {
+  TempDir out;
+  const std::string cmd = "experiment --config " + config() + " --set eval.sets=[val_200] --out " + out.path() +
+                          " --fixtures " + RHOTRAIN_FIXTURES_DIR;
+  const auto r = run_rhotrain(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("== Phase 0"), std::string::npos);
+  EXPECT_NE(r.out.find("report: " + out.file("report.md")), std::string::npos) << r.out;
+  const std::string report = test::read_file(out.file("report.md"));
+  EXPECT_NE(report.find("Matched: same architecture"), std::string::npos) << report;
+  EXPECT_NE(report.find("| Si_diamond |"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out.file("phase0-preview.svg")));
+  RunConfig a = RunConfig::from_resolved_file(out.file("phase1_uniform/config.yaml"));
+  RunConfig b = RunConfig::from_resolved_file(out.file("phase2_electrons/config.yaml"));
+  EXPECT_EQ(a.differences(b), std::vector<std::string>{"data.weighting"});
+  // Run again: both phases are complete, so nothing is retrained.
+  const auto again = run_rhotrain(cmd);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("already trained"), std::string::npos);
+}
+
 TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {
   TempDir d;
   ASSERT_EQ(run_rhotrain("fit-codec --store " + dir_->file("s.h5") + " --bins 64 -o " + d.file("c.h5")).exit_code, 0);

@@ -8,6 +8,7 @@
 #include "trainer/compare_command.h"
 #include "trainer/data_commands.h"
 #include "trainer/eval_command.h"
+#include "trainer/experiment_command.h"
 #include "trainer/logs_command.h"
 #include "trainer/sampler_commands.h"
 #include "trainer/train.h"
@@ -31,6 +32,7 @@ const Command kCommands[] = {
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
     {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
     {"eval", rhotrain::cmd_eval, "evaluate a checkpoint (or the oracle) on a set"},
+    {"experiment", rhotrain::cmd_experiment, "the whole study: data, Phase 0, both runs, report"},
     {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3"},
     {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
 };

@@ -137,6 +137,8 @@ void configure_threads(int64_t requested) {
   if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);
 }
 
+bool stop_requested() { return g_stop_signal != 0; }
+
 ModelConfig model_config_for(const RunConfig& c, int bins) {
   ModelConfig m;
   apply_model_preset(c.get_string("model.preset"), m);
@@ -204,7 +206,10 @@ int cmd_train(int argc, char** argv) {
     for (const auto& s : args["set"].as<std::vector<std::string>>()) config.set(s, "--set");
   const std::string run_dir =
       args.count("run-dir") ? args["run-dir"].as<std::string>() : "runs/" + fs::path(config_path).stem().string();
-  const bool resume = args.count("resume") > 0;
+  return train_run(config, run_dir, args.count("resume") > 0, "--config " + config_path);
+}
+
+int train_run(const RunConfig& config, const std::string& run_dir, bool resume, const std::string& resume_hint) {
 
   // ---- refuse a run directory we would clobber, or a resume whose config changed
   std::optional<std::string> resume_from;
@@ -404,8 +409,8 @@ int cmd_train(int argc, char** argv) {
     if (eval_every > 0 && (state.step % eval_every == 0 || last)) evaluate();
     if (last || state.step % std::max<int64_t>(1, config.get_int("checkpoint.every")) == 0 || g_stop_signal) checkpoint();
     if (g_stop_signal && !last) {
-      std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train --config %s --run-dir %s --resume\n",
-                   g_stop_signal.load(), static_cast<long long>(state.step), config_path.c_str(), run_dir.c_str());
+      std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train %s --run-dir %s --resume\n",
+                   g_stop_signal.load(), static_cast<long long>(state.step), resume_hint.c_str(), run_dir.c_str());
       return 0;
     }
     wait_start = Clock::now();

@@ -13,6 +13,14 @@ namespace rhotrain {
 
 int cmd_train(int argc, char** argv);
 
+// One training run with a resolved config (what `train` does after parsing its flags). `resume_hint` is the
+// part of the command line a user repeats to resume after a signal (e.g. "--config configs/x.yaml").
+// Returns 0 when the run finished or stopped cleanly on a signal.
+int train_run(const RunConfig& config, const std::string& run_dir, bool resume, const std::string& resume_hint);
+
+// True once SIGINT or SIGTERM asked the current run to stop.
+bool stop_requested();
+
 // LibTorch intra-op threads (requested, or one per core when 0) over a single-threaded OpenBLAS.
 void configure_threads(int64_t requested);
 

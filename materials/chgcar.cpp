@@ -25,14 +25,6 @@ bool is_integer(const std::string& w) {
   return true;
 }
 
-std::vector<double> parse_doubles(TextCursor& in, std::string_view line, size_t n, const char* what) {
-  std::istringstream is{std::string(line)};
-  std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i)
-    if (!(is >> v[i])) in.fail(std::string("expected ") + std::to_string(n) + " numbers for " + what + ", got '" +
-                               std::string(line) + "'");
-  return v;
-}
 
 }  // namespace
 
@@ -42,9 +34,9 @@ Material read_chgcar(const std::string& path, const std::vector<std::string>& sp
   m.source = path;
   in.line("comment line");
 
-  const double scale = parse_doubles(in, in.line("scale factor"), 1, "the scale factor")[0];
+  const double scale = in.numbers_in(in.line("scale factor"), 1, "the scale factor")[0];
   for (int r = 0; r < 3; ++r) {
-    auto v = parse_doubles(in, in.line("lattice vector"), 3, "a lattice vector");
+    auto v = in.numbers_in(in.line("lattice vector"), 3, "a lattice vector");
     m.lattice.row(r) << v[0], v[1], v[2];
   }
   if (scale > 0) {
@@ -84,7 +76,7 @@ Material read_chgcar(const std::string& path, const std::vector<std::string>& sp
   const bool cartesian = !mode.empty() && (mode[0] == 'C' || mode[0] == 'c' || mode[0] == 'K' || mode[0] == 'k');
   const Eigen::Matrix3d inv = m.lattice.inverse();
   for (size_t a = 0; a < m.numbers.size(); ++a) {
-    auto v = parse_doubles(in, in.line("atom position"), 3, "an atom position");
+    auto v = in.numbers_in(in.line("atom position"), 3, "an atom position");
     Eigen::Vector3d p(v[0], v[1], v[2]);
     if (cartesian) p = (p.transpose() * scale * inv).transpose();
     m.frac_coords.push_back(p);
@@ -95,7 +87,7 @@ Material read_chgcar(const std::string& path, const std::vector<std::string>& sp
 
   std::string_view grid_line = in.line("grid dimensions");
   while (split_words(grid_line).empty()) grid_line = in.line("grid dimensions");
-  auto g = parse_doubles(in, grid_line, 3, "the grid dimensions");
+  auto g = in.numbers_in(grid_line, 3, "the grid dimensions");
   for (int d = 0; d < 3; ++d) {
     if (g[d] < 1 || g[d] != std::floor(g[d])) in.fail("grid dimensions must be positive integers");
     m.grid[d] = static_cast<int>(g[d]);

@@ -10,18 +10,6 @@
 #include "materials/files.h"
 
 namespace rhotrain {
-namespace {
-
-std::vector<double> numbers_in(TextCursor& in, std::string_view line, size_t n, const char* what) {
-  std::istringstream is{std::string(line)};
-  std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i)
-    if (!(is >> v[i])) in.fail(std::string("expected ") + std::to_string(n) + " numbers for " + what + ", got '" +
-                               std::string(line) + "'");
-  return v;
-}
-
-}  // namespace
 
 Material read_cube(const std::string& path) {
   TextCursor in(read_text_file(path), path);
@@ -30,14 +18,14 @@ Material read_cube(const std::string& path) {
   in.line("first comment line");
   in.line("second comment line");
 
-  auto head = numbers_in(in, in.line("atom count and origin"), 4, "the atom count and origin");
+  auto head = in.numbers_in(in.line("atom count and origin"), 4, "the atom count and origin");
   const bool has_orbital_line = head[0] < 0;  // Gaussian: negative count means an MO index line follows the atoms
   const int n_atoms = static_cast<int>(std::fabs(head[0]));
   if (n_atoms == 0) in.fail("no atoms");
   const Eigen::Vector3d origin_bohr(head[1], head[2], head[3]);
 
   for (int r = 0; r < 3; ++r) {
-    auto v = numbers_in(in, in.line("grid axis"), 4, "a grid axis");
+    auto v = in.numbers_in(in.line("grid axis"), 4, "a grid axis");
     if (v[0] == 0 || v[0] != std::floor(v[0])) in.fail("grid dimension must be a non-zero integer");
     // A negative count means the axis vector is already in Å (Gaussian convention).
     const double unit = v[0] < 0 ? 1.0 : kBohrInAngstrom;
@@ -48,7 +36,7 @@ Material read_cube(const std::string& path) {
 
   const Eigen::Matrix3d inv = m.lattice.inverse();
   for (int a = 0; a < n_atoms; ++a) {
-    auto v = numbers_in(in, in.line("atom line"), 5, "an atom line");
+    auto v = in.numbers_in(in.line("atom line"), 5, "an atom line");
     const int z = static_cast<int>(v[0]);
     if (z < 1 || z > kMaxZ || v[0] != z) in.fail("atomic number " + std::to_string(v[0]) + " is outside 1..118");
     m.numbers.push_back(z);

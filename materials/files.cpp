@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "materials/error.h"
 
@@ -77,6 +78,15 @@ TextCursor::TextCursor(std::string text, std::string path) : text_(std::move(tex
 
 void TextCursor::fail(const std::string& problem) const {
   throw Error(path_ + ":" + std::to_string(line_no_) + ": " + problem);
+}
+
+std::vector<double> TextCursor::numbers_in(std::string_view line, size_t n, const char* what) {
+  std::istringstream is{std::string(line)};
+  std::vector<double> v(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!(is >> v[i]))
+      fail(std::string("expected ") + std::to_string(n) + " numbers for " + what + ", got '" + std::string(line) + "'");
+  return v;
 }
 
 std::string_view TextCursor::line(const char* what) {

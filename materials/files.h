@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rhotrain {
 
@@ -40,6 +41,8 @@ class TextCursor {
   std::string_view line(const char* what);
   // Reads `count` whitespace-separated numbers spanning any number of lines, each times `scale`.
   void numbers(size_t count, float* out, double scale, const char* what);
+  // The first n numbers of `line` (a line this cursor returned); fails naming `what` otherwise.
+  std::vector<double> numbers_in(std::string_view line, size_t n, const char* what);
   [[noreturn]] void fail(const std::string& problem) const;
   const std::string& path() const { return path_; }
 

@@ -7,14 +7,7 @@
 namespace rhotrain {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 const std::string kConfigs = std::string(RHOTRAIN_SOURCE_DIR) + "/configs/";
 

@@ -24,14 +24,7 @@ std::string write_store(const std::string& path, const std::vector<Material>& ma
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(Store, MaterialRoundTripIsExact) {
   TempDir dir;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "materials/error.h"
 #include "materials/random.h"
 
 namespace rhotrain::test {
@@ -61,6 +62,15 @@ RunResult run_rhotrain(const std::string& args) {
   r.out = read_file(io.file("out"));
   r.err = read_file(io.file("err"));
   return r;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 Material toy_material(const std::string& id, const Grid& grid, unsigned seed) {

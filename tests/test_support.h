@@ -2,6 +2,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ RunResult run_rhotrain(const std::string& args);
 
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);
+
+// The message of the rhotrain::Error that `f` throws, or "" when it throws none.
+std::string error_of(const std::function<void()>& f);
 
 // A small deterministic material with a non-cubic grid for store and codec tests.
 Material toy_material(const std::string& id, const Grid& grid, unsigned seed = 1);

@@ -110,8 +110,8 @@ std::string write_comparison(const std::string& dir_a, const std::string& dir_b,
        a.eval.decode + ". NMAE in percent; 95 % bootstrap CIs (" + std::to_string(kBootstrapResamples) +
        " resamples, fixed seed); differences are B − A, paired by material.\n\n";
   r += "## Matched runs\n\n";
-  r += matched ? "Matched: same architecture (" + a.config.get_string("model.preset") + ", d_model " +
-                     a.config.get_string("model.d_model") + "), " + std::to_string(steps) + " steps × global batch " +
+  r += matched ? "Matched: same architecture (preset " + a.config.get_string("model.preset") + ", objective " +
+                     a.config.get_string("model.objective") + ", every model.* key equal), " + std::to_string(steps) + " steps × global batch " +
                      std::to_string(batch) + " = " + std::to_string(steps * batch) + " sequences each, seed " +
                      a.config.get_string("train.seed") + "; the runs differ in `data.weighting` only.\n\n"
                : "**NOT matched** (" + unmatched + "); compared with --force: read the numbers with that in mind.\n\n";

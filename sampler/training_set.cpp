@@ -4,6 +4,18 @@
 
 namespace rhotrain {
 
+LmqCodec fit_codec_on_split(const MaterialStore& store, const std::string& split, int bins, int max_iterations,
+                            LloydReport* report) {
+  DensityHistogram hist;
+  for (const auto& id : store.split(split)) {
+    const Material m = store.read(id);
+    hist.add(m.density.data(), m.density.size());
+  }
+  LmqCodec codec = LmqCodec::fit(hist, bins, max_iterations, report);
+  codec.fit_split = split;
+  return codec;
+}
+
 TrainingSet load_training_set(std::shared_ptr<const MaterialStore> store, const std::string& split,
                               const V3Tokenizer& tokenizer, const PlanSpec& spec) {
   TrainingSet t;

@@ -29,6 +29,10 @@ struct TrainingSet {
   std::shared_ptr<const PatchPlan> plan;
 };
 
+// Fits the LMQ codec on every voxel of a split, streaming one grid at a time (fit-codec and train share it).
+LmqCodec fit_codec_on_split(const MaterialStore& store, const std::string& split, int bins, int max_iterations = 30,
+                            LloydReport* report = nullptr);
+
 TrainingSet load_training_set(std::shared_ptr<const MaterialStore> store, const std::string& split,
                               const V3Tokenizer& tokenizer, const PlanSpec& spec);
 

@@ -182,20 +182,11 @@ int cmd_fit_codec(int argc, char** argv) {
   auto store = open_store(r);
   const std::string split = r["split"].as<std::string>();
 
-  // Streaming: one grid in memory at a time, accumulated into the histogram.
   const auto t0 = Clock::now();
-  DensityHistogram hist;
-  const auto ids = store->split(split);
-  for (const auto& id : ids) {
-    const Material m = store->read(id);
-    hist.add(m.density.data(), m.density.size());
-  }
-  std::printf("histogram: %llu voxels of %zu '%s' materials (%.1f s), max %.4g e/A^3\n",
-              static_cast<unsigned long long>(hist.voxels()), ids.size(), split.c_str(), seconds_since(t0),
-              hist.max_value());
   LloydReport report;
-  LmqCodec codec = LmqCodec::fit(hist, bins, r["iterations"].as<int>(), &report);
-  codec.fit_split = split;
+  const LmqCodec codec = fit_codec_on_split(*store, split, bins, r["iterations"].as<int>(), &report);
+  std::printf("fitted on %llu voxels of split '%s' (%.1f s), clip_max %.4g e/A^3\n",
+              static_cast<unsigned long long>(codec.fit_voxels), split.c_str(), seconds_since(t0), codec.clip_max());
   for (int i = 0; i < report.iterations; ++i)
     std::printf("lloyd iteration %2d: distortion (MSE) %.6e\n", i + 1, report.distortion[static_cast<size_t>(i)]);
   codec.save(out);

@@ -110,7 +110,7 @@ void log_eval(EventWriter& events, const EvalRecord& r) {
   events.scalar(p + "nmae_median", r.step, a.median);
   events.scalar(p + "nmae_p99", r.step, a.p99);
   for (size_t d = 0; d < a.deciles.size(); ++d) {
-    char tag[32];
+    char tag[40];
     std::snprintf(tag, sizeof tag, "nmae_decile_%02zu", d);
     events.scalar(p + tag, r.step, a.deciles[d].per_mat_mean.value);
   }
@@ -164,7 +164,7 @@ ModelConfig model_config_for(const RunConfig& c, int bins) {
 std::pair<LmqCodec, std::string> codec_for(const RunConfig& c, const MaterialStore& store) {
   const int bins = static_cast<int>(c.get_int("data.codec_bins"));
   const std::string split = c.get_string("data.split_train");
-  const auto ids = store.split(split);  // a missing or empty split fails before any fitting
+  store.split(split);  // a missing or empty split fails here, before the cache path is chosen
   std::string path = c.get_string("data.codec");
   if (path.empty())
     path = fs::path(store.paths().front()).replace_extension("").string() + ".codec-" + split + "-" + std::to_string(bins) + ".h5";
@@ -175,13 +175,7 @@ std::pair<LmqCodec, std::string> codec_for(const RunConfig& c, const MaterialSto
     return {codec, path};
   }
   std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", bins, split.c_str(), path.c_str());
-  DensityHistogram hist;
-  for (const auto& id : ids) {
-    const Material m = store.read(id);
-    hist.add(m.density.data(), m.density.size());
-  }
-  LmqCodec codec = LmqCodec::fit(hist, bins);
-  codec.fit_split = split;
+  LmqCodec codec = fit_codec_on_split(store, split, bins);
   codec.save(path);
   return {codec, path};
 }

@@ -318,11 +318,14 @@ MaterialStore::~MaterialStore() {
   shards_.clear();
 }
 
+std::string MaterialStore::description() const {
+  return paths_.front() + (paths_.size() > 1 ? " (+" + std::to_string(paths_.size() - 1) + " more)" : "");
+}
+
 const MaterialStore::Shard& MaterialStore::shard(const std::string& id) const {
   auto it = shard_of_.find(id);
   if (it == shard_of_.end()) {
-    std::string where = paths_.front() + (paths_.size() > 1 ? " (+" + std::to_string(paths_.size() - 1) + " more)" : "");
-    throw Error(where + ": no material with id '" + id + "'");
+    throw Error(description() + ": no material with id '" + id + "'");
   }
   return *shards_[it->second];
 }
@@ -358,7 +361,7 @@ std::vector<std::string> MaterialStore::split(const std::string& name) const {
       }
     }
   }
-  const std::string where = paths_.front() + (paths_.size() > 1 ? " (+" + std::to_string(paths_.size() - 1) + " more)" : "");
+  const std::string where = description();
   if (!found) {
     std::string have;
     for (const auto& [n, size] : split_sizes()) have += (have.empty() ? "" : ", ") + n;

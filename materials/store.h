@@ -81,6 +81,7 @@ class MaterialStore {
   struct Block;
   std::shared_ptr<const Block> block(const std::string& id, const Grid& block_index) const;
   const Shard& shard(const std::string& id) const;
+  std::string description() const;  // first path (+N more), for error messages
 
   std::vector<std::string> paths_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "materials/chgcar.h"
 #include "materials/cube.h"
+#include "materials/elements.h"
 #include "materials/error.h"
 #include "materials/files.h"
 #include "materials/synthetic.h"
@@ -29,28 +31,34 @@ int run_command(int (*command)(int, char**), std::vector<std::string> args) {
   return command(static_cast<int>(argv.size()), argv.data());
 }
 
-// The real-DFT fixtures (shared/fixtures) as a store with one split, "fixtures".
+// The real-DFT fixtures as a store with one split, "fixtures". Their manifest.json names each file's format,
+// material and atoms, so VASP 4 files (no species line) get their species from it rather than from a guess.
 std::string fixture_store(const std::string& fixtures_dir, const std::string& out_dir) {
   const std::string path = (fs::path(out_dir) / "fixtures.h5").string();
   if (fs::exists(path)) return path;
+  const std::string manifest_path = (fs::path(fixtures_dir) / "manifest.json").string();
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(read_text_file(manifest_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(manifest_path + ": not valid JSON (" + e.what() + ")");
+  }
   PendingFile pending(path);
   StoreWriter w(pending.temp_path(), StoreWriter::Mode::create);
   std::vector<std::string> ids;
-  for (const auto& e : fs::directory_iterator(fixtures_dir)) {
-    const std::string name = e.path().filename().string();
-    Material m;
-    if (name.find("CHGCAR") != std::string::npos)
-      m = read_chgcar(e.path().string(), name.find("vasp4") != std::string::npos ? std::vector<std::string>{"Cu"}
-                                                                                 : std::vector<std::string>{});
-    else if (name.find(".cube") != std::string::npos)
-      m = read_cube(e.path().string());
-    else
-      continue;
-    m.id = name.substr(0, name.find('.'));
+  for (const auto& entry : manifest) {
+    const std::string file = (fs::path(fixtures_dir) / entry.at("file").get<std::string>()).string();
+    std::vector<std::string> species;  // distinct elements in order of appearance
+    for (int z : entry.at("atomic_numbers")) {
+      const std::string& symbol = element_symbol(z);
+      if (std::find(species.begin(), species.end(), symbol) == species.end()) species.push_back(symbol);
+    }
+    Material m = entry.at("format") == "cube" ? read_cube(file) : read_chgcar(file, species);
+    m.id = entry.at("material");
     w.write(m);
     ids.push_back(m.id);
   }
-  if (ids.empty()) throw Error(fixtures_dir + ": no CHGCAR or cube files");
+  if (ids.empty()) throw Error(manifest_path + ": lists no fixture");
   w.write_split("fixtures", ids);
   w.close();
   pending.commit();

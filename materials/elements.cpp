@@ -36,4 +36,36 @@ const std::string& element_symbol(int z) {
   return kSymbols[z - 1];
 }
 
+ElementPlace element_place(int z) {
+  element_symbol(z);  // range check
+  static const int kNobleGas[] = {0, 2, 10, 18, 36, 54, 86, 118};
+  int period = 1;
+  while (z > kNobleGas[period]) ++period;
+  const int i = z - kNobleGas[period - 1] - 1;  // index within the period
+  ElementPlace e{period, 0, 0, z - kNobleGas[period - 1]};
+  if (period == 1) {
+    e.group = i == 0 ? 1 : 18;
+  } else if (period <= 3) {
+    e.group = i < 2 ? i + 1 : i + 11;
+  } else if (period <= 5) {
+    e.group = i + 1;
+  } else {
+    e.group = i < 2 ? i + 1 : i <= 16 ? 3 : i - 13;
+    if (i >= 2 && i <= 16) e.block = 3;
+  }
+  if (e.block != 3) e.block = (e.group <= 2 || z == 2) ? 0 : e.group >= 13 ? 1 : 2;
+  return e;
+}
+
+std::array<float, kElementFeatures> element_features(int z) {
+  const ElementPlace e = element_place(z);
+  std::array<float, kElementFeatures> f{};
+  f[static_cast<size_t>(e.period - 1)] = 1;
+  f[static_cast<size_t>(7 + e.group - 1)] = 1;
+  f[static_cast<size_t>(25 + e.block)] = 1;
+  f[29] = static_cast<float>(e.valence) / 10.0f;
+  f[30] = static_cast<float>(z) / 100.0f;
+  return f;
+}
+
 }  // namespace rhotrain

@@ -1,7 +1,8 @@
 // The density transformer: a Qwen3-style stack (RMSNorm, rotary positions, grouped-KV attention with
 // q/k norm, SwiGLU) over the v3 token sequence, with logits over the density bins at the density slots.
-// With geometry_bias it decodes lattice and atom positions from its own input tokens and biases the
-// attention from every density slot to every atom token by a learned function of their distance.
+// With geometry_bias it decodes lattice and atom positions from its own input tokens, biases the
+// attention from every density slot to every atom token by a learned function of their distance, and
+// adds to each density slot a message summed over every periodic image of every nearby atom.
 #pragma once
 #include <torch/torch.h>
 
@@ -11,10 +12,18 @@ namespace rhotrain {
 
 // Geometry decoded from token sequences (no gradients: everything comes from integer tokens).
 struct TokenGeometry {
-  torch::Tensor distance;    // [B, P³, Nmax] minimum-image voxel–atom distance, Å
+  torch::Tensor offset;      // [B, P³, Nmax, 3] float64 voxel − atom, minimum image in fractional coordinates, Å
+  torch::Tensor distance;    // [B, P³, Nmax] its length, float32
+  torch::Tensor lattice;     // [B, 3, 3] float64, rows a, b, c
   torch::Tensor atom_valid;  // [B, Nmax] bool
 };
 TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& dens_start, int patch);
+
+// Radial histogram of the atoms around each density slot, [B, P³, Nmax, bins] float32: every periodic
+// image of atom n within `cutoff` adds a hat function (linear interpolation between bin centres
+// 0, Δ, 2Δ, …, Δ = cutoff/bins, falling to zero at the cutoff). Small cells put several images of one
+// atom inside the cutoff, and the density there is their sum, which the minimum image alone misses.
+torch::Tensor image_radial_histogram(const TokenGeometry& g, double cutoff, int bins);
 
 class DensityTransformerImpl : public torch::nn::Module {
  public:
@@ -36,8 +45,15 @@ class DensityTransformerImpl : public torch::nn::Module {
     torch::nn::Linear rbf_to_heads{nullptr};     // geometry bias: RBF(distance) → per-head logit bias
     torch::Tensor distance_slope;                // per head: bias starts at slope·(2 Å − r)
   };
+  // Geometry message into each density slot: Σ over atoms n of (histogram(n) · radial_filter) ⊙ species(n).
+  torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
+  torch::Tensor species_norm;
   ModelConfig cfg_;
   torch::nn::Embedding embed{nullptr};
+  // Species tokens also carry their place in the periodic table (fixed features, learned map), so what
+  // is learned about one element carries over to its neighbours; other tokens have zero features.
+  torch::Tensor element_table;  // [vocab, kElementFeatures]
+  torch::nn::Linear element_embedding{nullptr};
   torch::Tensor mask_embedding, axis_embedding;  // [d], [3, P, d]
   std::vector<Layer> layers_;
   torch::Tensor final_norm;

@@ -17,6 +17,9 @@ struct ModelConfig {
   bool geometry_bias = true;
   int rbf = 16;          // radial basis functions of the geometry bias
   double rbf_cutoff = 6.0;  // Å
+  int radial_bins = 48;        // geometry message: hat functions on [0, radial_cutoff)
+  double radial_cutoff = 4.8;  // Å; every periodic image of an atom within it contributes
+  int message_dim = 48;        // channels of the atom → voxel message
   bool causal = false;   // objective: causal (next token) or masked (bidirectional)
 };
 

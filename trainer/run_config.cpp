@@ -53,6 +53,7 @@ const KeySpec kSchema[] = {
     {"train.min_lr_ratio", Kind::real, "0.1", "", false},
     {"train.weight_decay", Kind::real, "0.01", "", false},
     {"train.grad_clip", Kind::real, "1.0", "", false},
+    {"train.density_loss_power", Kind::real, "0.5", "", false},
     {"train.seed", Kind::integer, "0", "", false},
     {"train.device", Kind::text, "cpu", "cpu|cuda|auto", false},
     {"train.threads", Kind::integer, "0", "", false},

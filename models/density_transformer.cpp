@@ -26,6 +26,10 @@ torch::Tensor rotary(const torch::Tensor& x, const torch::Tensor& cos, const tor
   return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
 }
 
+torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k) {
+  return torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+}
+
 // Lattice [B,3,3] (rows a, b, c in a standard orientation) from the six integer lattice tokens.
 torch::Tensor lattice_from_tokens(const torch::Tensor& tokens) {
   auto ints = (tokens.index({Slice(), Slice(7, 13)}) - v3::kIntOffset).to(torch::kFloat64);
@@ -178,90 +182,158 @@ DensityTransformerImpl::DensityTransformerImpl(const ModelConfig& c) : cfg_(c) {
   torch::nn::init::zeros_(head->bias);
 }
 
-torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const torch::Tensor& dens_start,
-                                              const torch::Tensor& hidden) {
+torch::Tensor DensityTransformerImpl::embed_tokens(const torch::Tensor& tokens) {
+  return embed->forward(tokens) + element_embedding->forward(element_table.index({tokens}));
+}
+
+DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tensor& tokens, const torch::Tensor& dens_start,
+                                                               const torch::Tensor& hidden) {
   const auto dev = tokens.device();
-  const int64_t B = tokens.size(0), L = tokens.size(1), P = cfg_.patch, V = P * P * P;
-  const int64_t H = cfg_.heads, KV = cfg_.kv_heads, dh = cfg_.d_model / cfg_.heads;
+  const int64_t B = tokens.size(0), L = tokens.size(1), P = cfg_.patch, V = P * P * P, dh = cfg_.d_model / cfg_.heads;
   auto i64 = torch::dtype(torch::kInt64).device(dev);
-  auto batch_idx = torch::arange(B, i64).unsqueeze(1).expand({B, V});
-  auto slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, i64).unsqueeze(0);  // [B, V]
+  Inputs in;
+  in.batch_idx = torch::arange(B, i64).unsqueeze(1).expand({B, V});
+  in.slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, i64).unsqueeze(0);  // [B, V]
 
   // Token embeddings; hidden density slots get the mask embedding; every density slot gets its
   // (a, b, c) offset in the patch as the sum of three learned per-axis embeddings.
-  auto x = embed->forward(tokens) + element_embedding->forward(element_table.index({tokens}));
+  in.x = embed_tokens(tokens);
   if (!cfg_.causal && hidden.defined()) {
-    auto hide = torch::zeros({B, L}, torch::dtype(torch::kBool).device(dev)).index_put({batch_idx, slots}, hidden);
-    x = torch::where(hide.unsqueeze(-1), mask_embedding.expand_as(x), x);
+    auto hide = torch::zeros({B, L}, torch::dtype(torch::kBool).device(dev)).index_put({in.batch_idx, in.slots}, hidden);
+    in.x = torch::where(hide.unsqueeze(-1), mask_embedding.expand_as(in.x), in.x);
   }
   auto v_idx = torch::arange(V, i64);
-  auto slot_input = (axis_embedding[0].index({v_idx.div(P * P, "floor")}) +
-                     axis_embedding[1].index({v_idx.div(P, "floor").remainder(P)}) + axis_embedding[2].index({v_idx.remainder(P)}))
-                        .unsqueeze(0);
+  in.slot_input = (axis_embedding[0].index({v_idx.div(P * P, "floor")}) +
+                   axis_embedding[1].index({v_idx.div(P, "floor").remainder(P)}) + axis_embedding[2].index({v_idx.remainder(P)}))
+                      .unsqueeze(0)
+                      .expand({B, V, cfg_.d_model});
 
-  // Rotary tables and the additive mask (padding keys; future keys for the causal objective).
   auto inv_freq = torch::pow(10000.0, -torch::arange(0, dh, 2, torch::dtype(torch::kFloat32).device(dev)) / dh);
   auto angles = torch::outer(torch::arange(L, torch::dtype(torch::kFloat32).device(dev)), inv_freq);
-  auto cos = angles.cos().view({1, 1, L, dh / 2}), sin = angles.sin().view({1, 1, L, dh / 2});
+  in.cos = angles.cos().view({1, 1, L, dh / 2}), in.sin = angles.sin().view({1, 1, L, dh / 2});
+
+  // Geometry: distances from every density slot to every atom, expanded on radial basis functions.
+  if (cfg_.geometry_bias) {
+    const TokenGeometry g = decode_geometry(tokens, dens_start, cfg_.patch);
+    in.distance = g.distance;
+    in.atom_valid = g.atom_valid;
+    const int64_t N = in.distance.size(2);
+    // The message: what the atoms around a voxel, in every periodic image, say about its density. The
+    // density of a crystal is close to a sum of per-species radial shapes, which this sum can represent.
+    auto species = atom_species->forward(rms_norm(in.x.narrow(1, 15, N), species_norm)) * in.atom_valid.unsqueeze(-1);
+    auto histogram = image_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
+    // asinh: densities span decades and the codec's bins are log-spaced, while RMSNorm would keep only the
+    // direction of a raw sum, so each channel enters on a log-like scale.
+    auto message = (radial_filter->forward(histogram) * species.unsqueeze(1)).sum(2);
+    in.slot_input = in.slot_input + message_out->forward(torch::asinh(message));
+    auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
+    const double width = cfg_.rbf_cutoff / cfg_.rbf;
+    in.rbf = torch::exp(-((in.distance.unsqueeze(-1) - centres) / width).pow(2));  // [B, V, N, K]
+  }
+  in.x = in.x.index_put({in.batch_idx, in.slots}, in.x.index({in.batch_idx, in.slots}) + in.slot_input);
+  return in;
+}
+
+torch::Tensor DensityTransformerImpl::slot_bias(Layer& layer, const Inputs& in) {
+  auto bias = layer.rbf_to_heads->forward(in.rbf) + layer.distance_slope * (2.0 - in.distance.unsqueeze(-1));  // [B,V,N,H]
+  return (bias * in.atom_valid.view({in.atom_valid.size(0), 1, -1, 1})).permute({0, 3, 1, 2});                // [B,H,V,N]
+}
+
+std::array<torch::Tensor, 3> DensityTransformerImpl::project(Layer& layer, const torch::Tensor& x,
+                                                             const torch::Tensor& cos, const torch::Tensor& sin) {
+  const int64_t B = x.size(0), n = x.size(1), H = cfg_.heads, KV = cfg_.kv_heads, dh = cfg_.d_model / cfg_.heads;
+  auto h = rms_norm(x, layer.norm1);
+  auto q = rotary(rms_norm(layer.q->forward(h).view({B, n, H, dh}), layer.q_norm).transpose(1, 2), cos, sin);
+  auto k = rotary(rms_norm(layer.k->forward(h).view({B, n, KV, dh}), layer.k_norm).transpose(1, 2), cos, sin);
+  auto v = layer.v->forward(h).view({B, n, KV, dh}).transpose(1, 2);
+  if (KV != H) {
+    k = k.repeat_interleave(H / KV, 1);
+    v = v.repeat_interleave(H / KV, 1);
+  }
+  return {q, k, v};
+}
+
+torch::Tensor DensityTransformerImpl::finish_block(Layer& layer, const torch::Tensor& x, const torch::Tensor& scores,
+                                                   const torch::Tensor& v) {
+  auto attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({x.size(0), x.size(1), cfg_.d_model});
+  auto y = x + layer.o->forward(attn);
+  auto m = rms_norm(y, layer.norm2);
+  return y + layer.down->forward(torch::silu(layer.gate->forward(m)) * layer.up->forward(m));
+}
+
+torch::Tensor DensityTransformerImpl::logits(const torch::Tensor& hidden) {
+  return head->forward(rms_norm(hidden, final_norm)) * kLogitScale;
+}
+
+torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const torch::Tensor& dens_start,
+                                              const torch::Tensor& hidden) {
+  const auto dev = tokens.device();
+  const int64_t B = tokens.size(0), L = tokens.size(1), V = static_cast<int64_t>(std::pow(cfg_.patch, 3)), H = cfg_.heads;
+  auto i64 = torch::dtype(torch::kInt64).device(dev);
+  Inputs in = prepare(tokens, dens_start, hidden);
+
+  // The additive mask: padding keys; future keys for the causal objective.
   auto neg_inf = -std::numeric_limits<float>::infinity();
   auto mask = torch::zeros({B, 1, 1, L}, torch::dtype(torch::kFloat32).device(dev))
                   .masked_fill((tokens == v3::PAD).view({B, 1, 1, L}), neg_inf);
   if (cfg_.causal)
     mask = mask + torch::full({L, L}, neg_inf, torch::dtype(torch::kFloat32).device(dev)).triu(1).view({1, 1, L, L});
-
-  // Geometry: distances from every density slot to every atom, expanded on radial basis functions.
-  torch::Tensor rbf, distance, bias_index, atom_valid;
+  // Where each (head, slot, atom) bias lands in the flattened [B, H, L, L] scores: row = the density slot,
+  // column = the atom's token 15 + a. Only these B·H·P³·N entries are touched, never a full L×L plane.
+  torch::Tensor bias_index;
   if (cfg_.geometry_bias) {
-    const TokenGeometry g = decode_geometry(tokens, dens_start, cfg_.patch);
-    distance = g.distance;
-    atom_valid = g.atom_valid;
-    const int64_t N = distance.size(2);
-    // The message: what the atoms around a voxel, in every periodic image, say about its density. The
-    // density of a crystal is close to a sum of per-species radial shapes, which this sum can represent.
-    auto species = atom_species->forward(rms_norm(x.narrow(1, 15, N), species_norm)) * atom_valid.unsqueeze(-1);
-    auto histogram = image_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
-    // asinh: densities span decades and the codec's bins are log-spaced, while RMSNorm would keep only the
-    // direction of a raw sum, so each channel enters on a log-like scale.
-    auto message = (radial_filter->forward(histogram) * species.unsqueeze(1)).sum(2);
-    slot_input = slot_input + message_out->forward(torch::asinh(message));
-    auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
-    const double width = cfg_.rbf_cutoff / cfg_.rbf;
-    rbf = torch::exp(-((distance.unsqueeze(-1) - centres) / width).pow(2));  // [B, V, N, K]
-    // Where each (head, slot, atom) bias lands in the flattened [B, H, L, L] scores: row = the density slot,
-    // column = the atom's token 15 + a. Only these B·H·P³·N entries are touched, never a full L×L plane.
+    const int64_t N = in.distance.size(2);
     auto cols = 15 + torch::arange(N, i64);
     auto rows = (torch::arange(B, i64).view({B, 1, 1, 1}) * H + torch::arange(H, i64).view({1, H, 1, 1})) * L +
-                slots.view({B, 1, V, 1});
+                in.slots.view({B, 1, V, 1});
     bias_index = (rows * L + cols.view({1, 1, 1, N})).reshape(-1);
   }
 
-  x = x.index_put({batch_idx, slots}, x.index({batch_idx, slots}) + slot_input);
-
+  auto x = in.x;
   for (auto& layer : layers_) {
-    auto h = rms_norm(x, layer.norm1);
-    auto q = rms_norm(layer.q->forward(h).view({B, L, H, dh}), layer.q_norm).transpose(1, 2);
-    auto k = rms_norm(layer.k->forward(h).view({B, L, KV, dh}), layer.k_norm).transpose(1, 2);
-    auto v = layer.v->forward(h).view({B, L, KV, dh}).transpose(1, 2);
-    q = rotary(q, cos, sin);
-    k = rotary(k, cos, sin);
-    if (KV != H) {
-      k = k.repeat_interleave(H / KV, 1);
-      v = v.repeat_interleave(H / KV, 1);
-    }
-    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh)) + mask;
-    if (cfg_.geometry_bias) {
-      auto bias = layer.rbf_to_heads->forward(rbf) + layer.distance_slope * (2.0 - distance.unsqueeze(-1));  // [B,V,N,H]
-      bias = (bias * atom_valid.view({B, 1, -1, 1})).permute({0, 3, 1, 2});                                  // [B,H,V,N]
-      scores.view({-1}).index_put_({bias_index}, bias.reshape({-1}), /*accumulate=*/true);
-    }
-    auto attn = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({B, L, H * dh});
-    x = x + layer.o->forward(attn);
-    auto m = rms_norm(x, layer.norm2);
-    x = x + layer.down->forward(torch::silu(layer.gate->forward(m)) * layer.up->forward(m));
+    auto [q, k, v] = project(layer, x, in.cos, in.sin);
+    auto scores = attention_scores(q, k) + mask;
+    if (cfg_.geometry_bias) scores.view({-1}).index_put_({bias_index}, slot_bias(layer, in).reshape({-1}), /*accumulate=*/true);
+    x = finish_block(layer, x, scores, v);
   }
-  x = rms_norm(x, final_norm);
-  auto read = cfg_.causal ? slots - 1 : slots;
-  return head->forward(x.index({batch_idx, read})) * kLogitScale;
+  auto read = cfg_.causal ? in.slots - 1 : in.slots;
+  return logits(x.index({in.batch_idx, read}));
+}
+
+torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache) {
+  TORCH_CHECK(cfg_.causal, "free-running decoding is for causal models");
+  const int64_t B = tokens.size(0), n = dens_start + 1;  // the prefix: everything up to DENS_START
+  Inputs in = prepare(tokens, torch::full({B}, dens_start, torch::dtype(torch::kInt64).device(tokens.device())), {});
+  cache = DecodeCache{};
+  cache.slot_input = in.slot_input, cache.cos = in.cos, cache.sin = in.sin, cache.dens_start = dens_start;
+  auto neg_inf = -std::numeric_limits<float>::infinity();
+  auto causal = torch::full({n, n}, neg_inf, in.x.options()).triu(1).view({1, 1, n, n});
+  auto x = in.x.narrow(1, 0, n);
+  for (auto& layer : layers_) {
+    auto [q, k, v] = project(layer, x, in.cos.narrow(2, 0, n), in.sin.narrow(2, 0, n));
+    cache.keys.push_back(k), cache.values.push_back(v);
+    if (cfg_.geometry_bias) cache.slot_bias.push_back(slot_bias(layer, in));
+    x = finish_block(layer, x, attention_scores(q, k) + causal, v);
+  }
+  return logits(x.select(1, n - 1));
+}
+
+torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, DecodeCache& cache) {
+  const int64_t t = cache.next_slot++, pos = cache.dens_start + 1 + t;
+  TORCH_CHECK(t + 1 < cache.slot_input.size(1), "decode_next: every density slot is already decoded");
+  auto x = (embed_tokens(token) + cache.slot_input.select(1, t)).unsqueeze(1);  // [B, 1, d]
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    auto [q, k, v] = project(layers_[l], x, cache.cos.narrow(2, pos, 1), cache.sin.narrow(2, pos, 1));
+    cache.keys[l] = torch::cat({cache.keys[l], k}, 2);
+    cache.values[l] = torch::cat({cache.values[l], v}, 2);
+    auto scores = attention_scores(q, cache.keys[l]);  // [B, H, 1, pos + 1]
+    if (cfg_.geometry_bias) {
+      const int64_t N = cache.slot_bias[l].size(3);
+      scores.narrow(-1, 15, N).add_(cache.slot_bias[l].select(2, t).unsqueeze(2));
+    }
+    x = finish_block(layers_[l], x, scores, cache.values[l]);
+  }
+  return logits(x.select(1, 0));
 }
 
 double DensityTransformerImpl::forward_flops(int64_t length) const {

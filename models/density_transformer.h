@@ -6,6 +6,9 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <array>
+#include <vector>
+
 #include "models/model_config.h"
 
 namespace rhotrain {
@@ -34,6 +37,19 @@ class DensityTransformerImpl : public torch::nn::Module {
   // density slot: read at the slot itself (masked) or one position earlier (causal, next-token).
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden);
 
+  // Free-running causal decoding with a KV cache (causal models; every sequence of the batch has the same
+  // length and DENS_START at `dens_start`). start_decoding runs the sequence up to DENS_START (its density
+  // tokens are never read) and returns the logits [B, bins] of the first density slot; each decode_next
+  // feeds the token [B] chosen for the current slot and returns the logits of the next one.
+  struct DecodeCache {
+    std::vector<torch::Tensor> keys, values;  // per layer [B, heads, positions so far, head dim]
+    std::vector<torch::Tensor> slot_bias;     // per layer [B, heads, P³, atoms] (geometry_bias)
+    torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
+    int64_t dens_start = 0, next_slot = 0;
+  };
+  torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache);
+  torch::Tensor decode_next(const torch::Tensor& token, DecodeCache& cache);
+
   const ModelConfig& config() const { return cfg_; }
   // Forward multiply-adds × 2 for one sequence of `length` tokens (for the FLOP/s report).
   double forward_flops(int64_t length) const;
@@ -48,6 +64,21 @@ class DensityTransformerImpl : public torch::nn::Module {
   // Geometry message into each density slot: Σ over atoms n of (histogram(n) · radial_filter) ⊙ species(n).
   torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
   torch::Tensor species_norm;
+  // What forward and decoding share: embedded inputs (slot inputs added), rotary tables, geometry.
+  struct Inputs {
+    torch::Tensor x, slots, batch_idx, slot_input, cos, sin, rbf, distance, atom_valid;
+  };
+  Inputs prepare(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden);
+  torch::Tensor embed_tokens(const torch::Tensor& tokens);
+  torch::Tensor slot_bias(Layer& layer, const Inputs& in);  // [B, heads, P³, atoms]
+  // Queries, keys and values of rows x [B, n, d] at rotary rows cos/sin [1, 1, n, dh/2], keys/values expanded to all heads.
+  std::array<torch::Tensor, 3> project(Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
+                                       const torch::Tensor& sin);
+  // Attention output → residual, then the MLP → residual.
+  torch::Tensor finish_block(Layer& layer, const torch::Tensor& x, const torch::Tensor& scores,
+                             const torch::Tensor& v);
+  torch::Tensor logits(const torch::Tensor& hidden);
+
   ModelConfig cfg_;
   torch::nn::Embedding embed{nullptr};
   // Species tokens also carry their place in the periodic table (fixed features, learned map), so what

@@ -239,6 +239,24 @@ TEST_F(Train, InLoopEvaluationWritesJsonAndScalarsAndEvalCommandReproducesIt) {
   EXPECT_NE(bad.err.find("teacher_forced is for causal models"), std::string::npos) << bad.err;
 }
 
+TEST_F(Train, CausalRunEvaluatesFreeRunningInLoopAndTeacherForcedOffline) {
+  TempDir runs;
+  const std::string run = runs.file("c");
+  const auto r = run_rhotrain("train --config " + config() + " --run-dir " + run +
+                              " --set model.objective=causal --set eval.mode=free_running --set eval.sets=[val_200]");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto free = nlohmann::json::parse(test::read_file(run + "/eval/val_200/step-6.json"));
+  EXPECT_EQ(free["mode"], "free_running");
+  EXPECT_EQ(free["materials"].size(), 4u);
+  const auto e = run_rhotrain("eval --run " + run + " --mode teacher_forced --out " + runs.file("tf.json"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto forced = nlohmann::json::parse(test::read_file(runs.file("tf.json")));
+  EXPECT_EQ(forced["mode"], "teacher_forced");
+  EXPECT_EQ(forced["materials"].size(), 4u);
+  const auto bad = run_rhotrain("eval --run " + run + " --mode maskgit:1");
+  EXPECT_NE(bad.err.find("maskgit:K is for masked models"), std::string::npos) << bad.err;
+}
+
 TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   TempDir runs;
   const std::string common = "train --config " + config() + " --set eval.sets=[val_200] --set checkpoint.every=6";

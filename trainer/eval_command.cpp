@@ -44,7 +44,7 @@ int cmd_eval(int argc, char** argv) {
       ("step", "checkpoint step, or 'last'", cxxopts::value<std::string>()->default_value("last"))
       ("set", "split to evaluate", cxxopts::value<std::string>()->default_value("val_200"))
       ("store", "store file(s); default: the run's", cxxopts::value<std::vector<std::string>>())
-      ("mode", "maskgit:K | teacher_forced; default: the run's eval.mode", cxxopts::value<std::string>())
+      ("mode", "maskgit:K | free_running | teacher_forced; default: the run's eval.mode", cxxopts::value<std::string>())
       ("decode", "median | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
       ("out", "JSON output (default with the run's own store: RUN/eval/SET/step-N.json)", cxxopts::value<std::string>())
       ("oracle", "route the true density tokens through the evaluation path (needs --store and --codec)")

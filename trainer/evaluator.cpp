@@ -32,6 +32,17 @@ torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const tor
     auto probs = torch::softmax(model->forward(tokens, dens_start, {}), -1);
     return decode_values(probs, levels, s.decode);
   }
+  if (s.mode == "free_running") {  // the honest causal mode: each voxel conditioned on the model's own earlier choices
+    DensityTransformerImpl::DecodeCache cache;
+    const auto midpoints = (levels.narrow(0, 1, levels.size(0) - 1) + levels.narrow(0, 0, levels.size(0) - 1)) / 2;
+    auto logits = model->start_decoding(tokens, dens_start[0].item<int64_t>(), cache);
+    std::vector<torch::Tensor> values;
+    for (int64_t t = 0; t < V; ++t) {
+      values.push_back(decode_values(torch::softmax(logits, -1), levels, s.decode));
+      if (t + 1 < V) logits = model->decode_next(torch::bucketize(values.back(), midpoints) + v3::kDensOffset, cache);
+    }
+    return torch::stack(values, 1);
+  }
   // MaskGIT: start from an all-hidden patch; each step commits the most confident hidden slots so that
   // cos(π/2 · k/K) of them remain hidden after step k (none after the last).
   const int K = maskgit_steps(s.mode);
@@ -65,13 +76,13 @@ void check_eval_settings(const EvalSettings& s, const DensityTransformer* model)
   if (!model) throw Error("eval mode '" + s.mode + "' needs a model");
   const bool causal = (*model)->config().causal;
   if (s.mode == "teacher_forced" && !causal) throw Error("eval mode teacher_forced is for causal models; use maskgit:K");
-  if (s.mode == "free_running")
-    throw Error("eval mode free_running (causal decoding voxel by voxel) is not implemented yet; use teacher_forced, "
-                "which reads ground-truth tokens and is an optimistic bound");
-  if (s.mode.rfind("maskgit:", 0) == 0 && causal) throw Error("eval mode maskgit:K is for masked models; use teacher_forced");
-  if (s.mode != "teacher_forced") maskgit_steps(s.mode);
-  if (s.mode != "teacher_forced" && s.mode.rfind("maskgit:", 0) != 0)
-    throw Error("unknown eval mode '" + s.mode + "' (maskgit:K, teacher_forced, oracle)");
+  if (s.mode == "free_running" && !causal) throw Error("eval mode free_running is for causal models; use maskgit:K");
+  if (s.mode.rfind("maskgit:", 0) == 0 && causal)
+    throw Error("eval mode maskgit:K is for masked models; use free_running or teacher_forced");
+  if (s.mode == "teacher_forced" || s.mode == "free_running") return;
+  if (s.mode.rfind("maskgit:", 0) != 0)
+    throw Error("unknown eval mode '" + s.mode + "' (maskgit:K, free_running, teacher_forced, oracle)");
+  maskgit_steps(s.mode);
 }
 
 EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,

@@ -277,7 +277,7 @@ int train_run(const RunConfig& config, const std::string& run_dir, bool resume, 
   std::fprintf(stderr, "%s", ("--- resolved config (" + run_dir + "/config.yaml)\n" + resolved).c_str());
   std::fprintf(stderr,
                "run: %s | %zu training materials, weighting %s (%s), T = %zu patches/epoch | model %.2fM parameters "
-               "(d=%d, %d layers, %d heads, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
+               "(d=%d, layers %d, heads %d, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
                "| device %s, %d threads%s\n",
                run_dir.c_str(), data.ids.size(), plan_spec.weighting.c_str(), config.get_string("data.weighting_mode").c_str(),
                data.plan->epoch_size(), n_params / 1e6, model_cfg.d_model, model_cfg.layers, model_cfg.heads,

@@ -1,10 +1,12 @@
-// The model's geometry, decoded from its own tokens: the periodic-image radial histogram against a brute
-// force over the true cell, on a small skewed cell where several images of an atom are inside the cutoff.
+// The density transformer: its geometry, decoded from its own tokens (the periodic-image radial histogram
+// against a brute force over the true cell, on a small skewed cell where several images of an atom are inside
+// the cutoff), and free-running causal decoding with a KV cache against the full forward pass.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "models/density_transformer.h"
+#include "models/model_config.h"
 #include "sampler/v3_tokenizer.h"
 
 namespace rhotrain {
@@ -63,6 +65,47 @@ TEST(Geometry, ImageRadialHistogramMatchesABruteForceOverPeriodicImages) {
     }
   EXPECT_LT(max_diff, 1e-3);
   EXPECT_GT(total / (P * P * P * 3), 5.0) << "the cell is small enough that many images are inside the cutoff";
+}
+
+TEST(CausalDecoding, KvCacheStepsMatchTheFullForwardAndNeverReadAheadOfThemselves) {
+  const Material m = small_skewed_cell();
+  const int P = 3, bins = 16, V = P * P * P;
+  std::vector<double> levels;
+  for (int i = 0; i < bins; ++i) levels.push_back(0.05 * (i + 1));
+  const V3Tokenizer tok(P, LmqCodec(levels, 1.0), 1024);
+  const int L = tok.sequence_length(m.n_atoms());
+  std::vector<int32_t> tokens(static_cast<size_t>(2 * L)), targets(static_cast<size_t>(2 * V));
+  std::vector<float> patch(static_cast<size_t>(V));
+  const Grid origins[2] = {{9, 2, 15}, {0, 7, 3}};
+  for (int r = 0; r < 2; ++r) {
+    for (int i = 0; i < V; ++i) patch[static_cast<size_t>(i)] = 0.03f + 0.05f * static_cast<float>((i * 7 + r * 3) % bins);
+    tok.encode(m, origins[r], patch.data(), tokens.data() + r * L, targets.data() + r * V);
+  }
+  auto t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end())).view({2, L});
+  const int64_t ds = v3::dens_start(m.n_atoms());
+
+  ModelConfig c;
+  apply_model_preset("tiny", c);
+  c.layers = 2, c.causal = true, c.patch = P, c.density_bins = bins, c.vocab = v3::kDensOffset + bins;
+  torch::manual_seed(3);
+  DensityTransformer model(c);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto full = model->forward(t, torch::full({2}, ds, torch::kInt64), {});  // [2, V, bins]
+
+  // The decoder is given wrong density tokens up front: it must read only what decode_next feeds it.
+  auto scrambled = t.clone();
+  scrambled.narrow(1, ds + 1, V).fill_(v3::kDensOffset + 5);
+  DensityTransformerImpl::DecodeCache cache;
+  auto logits = model->start_decoding(scrambled, ds, cache);
+  double max_diff = (logits - full.select(1, 0)).abs().max().item<double>();
+  for (int s = 0; s + 1 < V; ++s) {
+    logits = model->decode_next(t.select(1, ds + 1 + s), cache);
+    max_diff = std::max(max_diff, (logits - full.select(1, s + 1)).abs().max().item<double>());
+  }
+  EXPECT_LT(max_diff, 1e-4);
+  EXPECT_GT(full.std().item<double>(), 1e-3) << "the logits vary, so agreement means something";
+  EXPECT_THROW(model->decode_next(t.select(1, ds + V), cache), c10::Error);
 }
 
 }  // namespace

@@ -344,8 +344,11 @@ int train_run(const RunConfig& config, const std::string& run_dir, bool resume, 
   const double grad_clip = config.get_double("train.grad_clip");
   // NMAE counts absolute errors, so a voxel's miss matters in proportion to its density; weighting each
   // slot's cross-entropy by ρ^p (p = train.density_loss_power, 0 = plain) spends the model where NMAE looks.
-  const double density_power = config.get_double("train.density_loss_power");
-  auto levels = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device);
+  // (Levels are clamped at a tiny positive value: a codec fitted on real densities can have a level ≤ 0.)
+  const auto bin_weight = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end()))
+                              .clamp_min(1e-12)
+                              .pow(config.get_double("train.density_loss_power"))
+                              .to(device);
   const int64_t first_step = state.step;
   double window_seconds = 0, window_wait = 0, window_tokens = 0, window_flops = 0, loss_sum = 0;
   int64_t window_steps = 0;
@@ -371,7 +374,7 @@ int train_run(const RunConfig& config, const std::string& run_dir, bool resume, 
                                                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
                   .view({tokens.size(0), slots});
     // Loss per sequence = mean CE over its loss positions (× ρ^p); batch loss = mean over sequences (× w_i in loss mode).
-    if (density_power > 0) loss_slots = loss_slots * levels.index({targets}).pow(density_power);
+    loss_slots = loss_slots * bin_weight.index({targets});
     auto per_sequence = (ce * loss_slots).sum(1) / loss_slots.sum(1);
     auto loss = (per_sequence * batch.loss_weight.to(device)).mean();
     optimizer.zero_grad();

@@ -7,6 +7,7 @@
 
 #include "materials/error.h"
 #include "materials/files.h"
+#include "trainer/json_file.h"
 
 namespace rhotrain {
 namespace {
@@ -71,12 +72,7 @@ std::string checkpoint_at(const std::string& run_dir, int64_t step) {
 
 TrainState read_train_state(const std::string& dir) {
   const std::string path = (fs::path(dir) / "state.json").string();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_text_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = read_json_file(path);
   TrainState s;
   s.step = j.at("step");
   s.position = j.at("position");

@@ -16,6 +16,7 @@
 #include "trainer/cli.h"
 #include "trainer/compare_command.h"
 #include "trainer/evaluator.h"
+#include "trainer/json_file.h"
 #include "trainer/sampler_commands.h"
 #include "trainer/train.h"
 
@@ -37,12 +38,7 @@ std::string fixture_store(const std::string& fixtures_dir, const std::string& ou
   const std::string path = (fs::path(out_dir) / "fixtures.h5").string();
   if (fs::exists(path)) return path;
   const std::string manifest_path = (fs::path(fixtures_dir) / "manifest.json").string();
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(read_text_file(manifest_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(manifest_path + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json manifest = read_json_file(manifest_path);
   PendingFile pending(path);
   StoreWriter w(pending.temp_path(), StoreWriter::Mode::create);
   std::vector<std::string> ids;

@@ -1,5 +1,5 @@
 // Where a tiny-model evaluation batch spends its time: 64 P=6 patches of one synthetic crystal (the shape
-// of an evaluator batch), through the geometry (decode + periodic-image radial histogram) and the whole
+// of an evaluator batch), through the geometry (decode + per-species periodic-image radial histogram) and the whole
 // forward pass. Patches/s on this machine's LibTorch threads; argument = the crystal's index in the
 // default generator (2000: 28 atoms, 7.8 × 5.2 × 5.5 Å; 2013: one atom, 3.9 × 4.0 × 5.8 Å; 2014: 37 atoms,
 // 10.6 × 9.1 × 11.8 Å). Run it as the binary runs: OPENBLAS_NUM_THREADS=1 build/bench/model_bench.
@@ -40,7 +40,7 @@ void BM_Geometry(benchmark::State& state) {
   torch::NoGradGuard no_grad;
   for (auto _ : state) {
     const auto g = decode_geometry(b.tokens, b.dens_start, kPatch);
-    benchmark::DoNotOptimize(image_radial_histogram(g, 4.8, 48));
+    benchmark::DoNotOptimize(species_radial_histogram(g, 4.8, 48));
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
 }

@@ -1,5 +1,6 @@
 #include "models/density_transformer.h"
 
+#include <Eigen/Dense>
 #include <cmath>
 
 #include "materials/elements.h"
@@ -26,8 +27,9 @@ torch::Tensor rotary(const torch::Tensor& x, const torch::Tensor& cos, const tor
   return torch::cat({x1 * cos - x2 * sin, x1 * sin + x2 * cos}, -1);
 }
 
+// Scaled on q: the same product as dividing the scores, without a pass over [B, heads, L, L].
 torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k) {
-  return torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+  return torch::matmul(q * (1.0 / std::sqrt(static_cast<double>(q.size(-1)))), k.transpose(-2, -1));
 }
 
 // Lattice [B,3,3] (rows a, b, c in a standard orientation) from the six integer lattice tokens.
@@ -44,6 +46,19 @@ torch::Tensor lattice_from_tokens(const torch::Tensor& tokens) {
   return torch::stack({torch::stack({a, zero, zero}, 1), torch::stack({b * cg, b * sg, zero}, 1),
                        torch::stack({cx, cy, cz}, 1)},
                       1);
+}
+
+// The sequence without its 9N position-byte tokens (indices 17+N … 16+10N), PAD-filled, and DENS_START
+// moved from 10N+18 to N+18. Everything else keeps its place. The batch's most-atom sequence fits in
+// L − 9·N and every other one in less, so that is the new length.
+std::pair<torch::Tensor, torch::Tensor> drop_position_tokens(const torch::Tensor& tokens, const torch::Tensor& dens_start) {
+  const int64_t L = tokens.size(1);
+  auto n_atoms = (dens_start - 18).div(10, "floor").unsqueeze(1);  // [B, 1]
+  const int64_t length = L - 9 * n_atoms.max().item<int64_t>();
+  auto j = torch::arange(length, dens_start.options()).unsqueeze(0);
+  auto source = torch::where(j < 17 + n_atoms, j, j + 9 * n_atoms);
+  auto kept = torch::where(source < L, tokens.gather(1, source.clamp_max(L - 1)), torch::full_like(source, v3::PAD));
+  return {kept, dens_start - 9 * n_atoms.squeeze(1)};
 }
 
 }  // namespace
@@ -82,43 +97,92 @@ TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& 
   TokenGeometry g;
   g.lattice = lattice_from_tokens(tokens);
   g.offset = torch::matmul(delta, g.lattice.unsqueeze(1));  // rows: Δf · L
-  g.distance = g.offset.norm(2, -1).to(torch::kFloat32);
+  g.distance = g.offset.pow(2).sum(-1).sqrt().to(torch::kFloat32);  // norm() over a last axis of 3 is ~10× slower
   g.atom_valid = atom_valid;
+  auto species_pos = (15 + a).unsqueeze(0).expand({B, n_max}).clamp_max(L - 1);
+  g.species = torch::where(atom_valid, tokens.gather(1, species_pos), torch::full_like(species_pos, -1));
   return g;
 }
 
-torch::Tensor image_radial_histogram(const TokenGeometry& g, double cutoff, int bins) {
+SpeciesHistogram species_radial_histogram(const TokenGeometry& g, double cutoff, int bins) {
   torch::NoGradGuard no_grad;
   const int64_t B = g.offset.size(0), V = g.offset.size(1), N = g.offset.size(2);
-  const auto f32 = torch::dtype(torch::kFloat32).device(g.offset.device());
-  auto lattice = g.lattice.to(torch::kFloat32), offset = g.offset.to(torch::kFloat32);
-  // The minimum image is within half a cell along each axis, so images up to cutoff/h + ½ cells away can
-  // be inside the cutoff, h being the cell's height across that axis.
-  auto row = [&](int d) { return lattice.select(1, d); };
-  auto volume = (row(0) * torch::cross(row(1), row(2), 1)).sum(1).abs();
-  int reach[3];
-  for (int d = 0; d < 3; ++d) {
-    auto height = volume / torch::cross(row((d + 1) % 3), row((d + 2) % 3), 1).norm(2, 1);
-    reach[d] = static_cast<int>(std::floor(cutoff / height.min().item<double>() + 0.5));
+  // One fused loop on the CPU: as tensor ops over atoms this was ~12 passes over [B, P³, N] per periodic
+  // image and 42 % of a tiny-model forward pass on a 28-atom cell (bench/model_bench).
+  const auto offset = g.offset.to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto lattice = g.lattice.to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto species = g.species.to(torch::kCPU, torch::kInt64).contiguous();
+  const double* off = offset.data_ptr<double>();
+  const int64_t* z = species.data_ptr<int64_t>();
+
+  // Per crystal: each atom's species group (groups in order of first appearance), and the lattice shifts
+  // that can bring an image inside the cutoff. The minimum image lies within half a cell along each axis,
+  // so images up to cutoff/h + ½ cells away can be inside, h being the cell's height across that axis;
+  // and |o + s| ≥ |s| − |o| discards shifts longer than the cutoff plus the longest minimum-image offset.
+  std::vector<std::vector<int64_t>> group(static_cast<size_t>(B), std::vector<int64_t>(static_cast<size_t>(N), -1));
+  std::vector<std::vector<int64_t>> first_atom(static_cast<size_t>(B));
+  std::vector<std::vector<Eigen::Vector3d>> shifts(static_cast<size_t>(B));
+  int64_t groups = 1;
+  for (int64_t b = 0; b < B; ++b) {
+    auto& firsts = first_atom[static_cast<size_t>(b)];
+    for (int64_t n = 0; n < N && z[b * N + n] >= 0; ++n) {
+      size_t k = 0;
+      while (k < firsts.size() && z[b * N + firsts[k]] != z[b * N + n]) ++k;
+      if (k == firsts.size()) firsts.push_back(n);
+      group[static_cast<size_t>(b)][static_cast<size_t>(n)] = static_cast<int64_t>(k);
+    }
+    groups = std::max<int64_t>(groups, static_cast<int64_t>(firsts.size()));
+
+    const Eigen::Matrix3d L = Eigen::Map<const Eigen::Matrix<double, 3, 3, Eigen::RowMajor>>(lattice.data_ptr<double>() + 9 * b);
+    const double volume = std::abs(L.row(0).dot(L.row(1).cross(L.row(2))));
+    int reach[3];
+    for (int d = 0; d < 3; ++d)
+      reach[d] = static_cast<int>(std::floor(cutoff * L.row((d + 1) % 3).cross(L.row((d + 2) % 3)).norm() / volume + 0.5));
+    double longest = 0;
+    for (int64_t vn = 0; vn < V * N; ++vn)
+      if (z[b * N + vn % N] >= 0) longest = std::max(longest, Eigen::Map<const Eigen::Vector3d>(off + 3 * (b * V * N + vn)).norm());
+    for (int i = -reach[0]; i <= reach[0]; ++i)
+      for (int j = -reach[1]; j <= reach[1]; ++j)
+        for (int k = -reach[2]; k <= reach[2]; ++k) {
+          const Eigen::Vector3d s = (i * L.row(0) + j * L.row(1) + k * L.row(2)).transpose();
+          if (s.norm() < cutoff + longest) shifts[static_cast<size_t>(b)].push_back(s);
+        }
   }
-  const double step = cutoff / bins;
-  auto valid = g.atom_valid.view({B, 1, N});
-  auto hist = torch::zeros({B * V * N, bins + 1}, f32);  // the last column takes the weight at the cutoff and is dropped
-  for (int i = -reach[0]; i <= reach[0]; ++i)
-    for (int j = -reach[1]; j <= reach[1]; ++j)
-      for (int k = -reach[2]; k <= reach[2]; ++k) {
-        auto shift = i * row(0) + j * row(1) + k * row(2);  // [B, 3]
-        auto r = (offset + shift.view({B, 1, 1, 3})).norm(2, -1);
-        auto inside = (r < cutoff) & valid;
-        if (!inside.any().item<bool>()) continue;
-        auto pos = r / step;
-        auto lower = pos.floor().clamp_max(bins - 1);
-        auto frac = (pos - lower) * inside;
-        auto index = lower.to(torch::kInt64).view({-1, 1});
-        hist.scatter_add_(1, index, (inside.to(torch::kFloat32) - frac).view({-1, 1}));
-        hist.scatter_add_(1, index + 1, frac.view({-1, 1}));
+
+  SpeciesHistogram h;
+  h.histogram = torch::zeros({B, V, groups, bins}, torch::kFloat32);
+  h.first_atom = torch::zeros({B, groups}, torch::kInt64);
+  h.valid = torch::zeros({B, groups}, torch::kBool);
+  for (int64_t b = 0; b < B; ++b)
+    for (size_t k = 0; k < first_atom[static_cast<size_t>(b)].size(); ++k) {
+      h.first_atom[b][static_cast<int64_t>(k)] = first_atom[static_cast<size_t>(b)][k];
+      h.valid[b][static_cast<int64_t>(k)] = true;
+    }
+  float* out = h.histogram.data_ptr<float>();
+  const double step = cutoff / bins, cutoff2 = cutoff * cutoff;
+  at::parallel_for(0, B * V, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t bv = begin; bv < end; ++bv) {
+      const int64_t b = bv / V;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t k = group[static_cast<size_t>(b)][static_cast<size_t>(n)];
+        if (k < 0) continue;
+        const double* o = off + 3 * (bv * N + n);
+        float* hist = out + (bv * groups + k) * bins;
+        for (const auto& s : shifts[static_cast<size_t>(b)]) {
+          const double x = o[0] + s[0], y = o[1] + s[1], w = o[2] + s[2], r2 = x * x + y * y + w * w;
+          if (r2 >= cutoff2) continue;
+          const double pos = std::sqrt(r2) / step;
+          const int lower = std::min(static_cast<int>(pos), bins - 1);
+          const double frac = pos - lower;
+          hist[lower] += static_cast<float>(1 - frac);
+          if (lower + 1 < bins) hist[lower + 1] += static_cast<float>(frac);
+        }
       }
-  return hist.narrow(1, 0, bins).contiguous().view({B, V, N, bins});
+    }
+  });
+  const auto dev = g.offset.device();
+  h.histogram = h.histogram.to(dev), h.first_atom = h.first_atom.to(dev), h.valid = h.valid.to(dev);
+  return h;
 }
 
 DensityTransformerImpl::DensityTransformerImpl(const ModelConfig& c) : cfg_(c) {
@@ -186,12 +250,23 @@ torch::Tensor DensityTransformerImpl::embed_tokens(const torch::Tensor& tokens) 
   return embed->forward(tokens) + element_embedding->forward(element_table.index({tokens}));
 }
 
-DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tensor& tokens, const torch::Tensor& dens_start,
+DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start,
                                                                const torch::Tensor& hidden) {
-  const auto dev = tokens.device();
+  const auto dev = sequence.device();
+  Inputs in;
+  // With geometry the position tokens are read once, into distances and histograms. The stack then runs
+  // without them: they are 9 of every atom's 10 tokens (for 28 atoms, 252 of a 514-token sequence), and
+  // base-256 digits of log-scaled coordinates say little to attention that the geometry does not say better.
+  TokenGeometry g;
+  if (cfg_.geometry_bias) g = decode_geometry(sequence, sequence_dens_start, cfg_.patch);
+  if (cfg_.geometry_bias && !cfg_.attend_positions)
+    std::tie(in.tokens, in.dens_start) = drop_position_tokens(sequence, sequence_dens_start);
+  else
+    in.tokens = sequence, in.dens_start = sequence_dens_start;
+  const auto& tokens = in.tokens;
+  const auto& dens_start = in.dens_start;
   const int64_t B = tokens.size(0), L = tokens.size(1), P = cfg_.patch, V = P * P * P, dh = cfg_.d_model / cfg_.heads;
   auto i64 = torch::dtype(torch::kInt64).device(dev);
-  Inputs in;
   in.batch_idx = torch::arange(B, i64).unsqueeze(1).expand({B, V});
   in.slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, i64).unsqueeze(0);  // [B, V]
 
@@ -214,17 +289,18 @@ DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tens
 
   // Geometry: distances from every density slot to every atom, expanded on radial basis functions.
   if (cfg_.geometry_bias) {
-    const TokenGeometry g = decode_geometry(tokens, dens_start, cfg_.patch);
     in.distance = g.distance;
     in.atom_valid = g.atom_valid;
-    const int64_t N = in.distance.size(2);
     // The message: what the atoms around a voxel, in every periodic image, say about its density. The
     // density of a crystal is close to a sum of per-species radial shapes, which this sum can represent.
-    auto species = atom_species->forward(rms_norm(in.x.narrow(1, 15, N), species_norm)) * in.atom_valid.unsqueeze(-1);
-    auto histogram = image_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
+    // An atom's species vector depends on its species token alone, so summing histograms per species
+    // first gives the same sum over atoms with a few species rows instead of N atom rows.
+    const SpeciesHistogram h = species_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
+    auto species_tokens = in.x.index({torch::arange(B, i64).unsqueeze(1), 15 + h.first_atom});  // [B, S, d]
+    auto species = atom_species->forward(rms_norm(species_tokens, species_norm)) * h.valid.unsqueeze(-1);
     // asinh: densities span decades and the codec's bins are log-spaced, while RMSNorm would keep only the
     // direction of a raw sum, so each channel enters on a log-like scale.
-    auto message = (radial_filter->forward(histogram) * species.unsqueeze(1)).sum(2);
+    auto message = (radial_filter->forward(h.histogram) * species.unsqueeze(1)).sum(2);
     in.slot_input = in.slot_input + message_out->forward(torch::asinh(message));
     auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
     const double width = cfg_.rbf_cutoff / cfg_.rbf;
@@ -265,12 +341,13 @@ torch::Tensor DensityTransformerImpl::logits(const torch::Tensor& hidden) {
   return head->forward(rms_norm(hidden, final_norm)) * kLogitScale;
 }
 
-torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const torch::Tensor& dens_start,
+torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& sequence, const torch::Tensor& dens_start,
                                               const torch::Tensor& hidden) {
+  Inputs in = prepare(sequence, dens_start, hidden);
+  const auto& tokens = in.tokens;
   const auto dev = tokens.device();
   const int64_t B = tokens.size(0), L = tokens.size(1), V = static_cast<int64_t>(std::pow(cfg_.patch, 3)), H = cfg_.heads;
   auto i64 = torch::dtype(torch::kInt64).device(dev);
-  Inputs in = prepare(tokens, dens_start, hidden);
 
   // The additive mask: padding keys; future keys for the causal objective.
   auto neg_inf = -std::numeric_limits<float>::infinity();
@@ -292,7 +369,7 @@ torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const
   auto x = in.x;
   for (auto& layer : layers_) {
     auto [q, k, v] = project(layer, x, in.cos, in.sin);
-    auto scores = attention_scores(q, k) + mask;
+    auto scores = attention_scores(q, k).add_(mask);
     if (cfg_.geometry_bias) scores.view({-1}).index_put_({bias_index}, slot_bias(layer, in).reshape({-1}), /*accumulate=*/true);
     x = finish_block(layer, x, scores, v);
   }
@@ -302,10 +379,11 @@ torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& tokens, const
 
 torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache) {
   TORCH_CHECK(cfg_.causal, "free-running decoding is for causal models");
-  const int64_t B = tokens.size(0), n = dens_start + 1;  // the prefix: everything up to DENS_START
+  const int64_t B = tokens.size(0);
   Inputs in = prepare(tokens, torch::full({B}, dens_start, torch::dtype(torch::kInt64).device(tokens.device())), {});
   cache = DecodeCache{};
-  cache.slot_input = in.slot_input, cache.cos = in.cos, cache.sin = in.sin, cache.dens_start = dens_start;
+  cache.slot_input = in.slot_input, cache.cos = in.cos, cache.sin = in.sin, cache.dens_start = in.dens_start[0].item<int64_t>();
+  const int64_t n = cache.dens_start + 1;  // the prefix: everything up to DENS_START
   auto neg_inf = -std::numeric_limits<float>::infinity();
   auto causal = torch::full({n, n}, neg_inf, in.x.options()).triu(1).view({1, 1, n, n});
   auto x = in.x.narrow(1, 0, n);
@@ -337,14 +415,14 @@ torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, De
 }
 
 double DensityTransformerImpl::forward_flops(int64_t length) const {
-  const double d = cfg_.d_model, dh = d / cfg_.heads, L = static_cast<double>(length);
+  const double d = cfg_.d_model, dh = d / cfg_.heads, V = std::pow(cfg_.patch, 3);
+  const double atoms = std::max(0.0, (static_cast<double>(length) - 21 - V) / 10);  // length = 10N + 21 + P³
+  const double L = static_cast<double>(length) - (cfg_.geometry_bias && !cfg_.attend_positions ? 9 * atoms : 0);
   const double proj = L * d * (2 * cfg_.heads * dh + 2 * cfg_.kv_heads * dh);
   const double attention = 2 * L * L * cfg_.heads * dh;
   const double mlp = 3 * L * d * cfg_.ffn;
-  const double V = std::pow(cfg_.patch, 3), atoms = std::max(0.0, (L - 18 - V) / 10);  // L = 10N + 18 + P³
   const double out = V * d * cfg_.density_bins;
-  const double message = cfg_.geometry_bias ? V * atoms * cfg_.message_dim * (cfg_.radial_bins + 1) : 0.0;
-  return 2 * (cfg_.layers * (proj + attention + mlp) + out + message);
+  return 2 * (cfg_.layers * (proj + attention + mlp) + out);
 }
 
 }  // namespace rhotrain

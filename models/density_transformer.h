@@ -19,14 +19,20 @@ struct TokenGeometry {
   torch::Tensor distance;    // [B, P³, Nmax] its length, float32
   torch::Tensor lattice;     // [B, 3, 3] float64, rows a, b, c
   torch::Tensor atom_valid;  // [B, Nmax] bool
+  torch::Tensor species;     // [B, Nmax] int64 species token of each atom, −1 past the last atom
 };
 TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& dens_start, int patch);
 
-// Radial histogram of the atoms around each density slot, [B, P³, Nmax, bins] float32: every periodic
-// image of atom n within `cutoff` adds a hat function (linear interpolation between bin centres
-// 0, Δ, 2Δ, …, Δ = cutoff/bins, falling to zero at the cutoff). Small cells put several images of one
-// atom inside the cutoff, and the density there is their sum, which the minimum image alone misses.
-torch::Tensor image_radial_histogram(const TokenGeometry& g, double cutoff, int bins);
+// Radial histogram of each species' atoms around each density slot: every periodic image of every atom
+// within `cutoff` adds a hat function (linear interpolation between bin centres 0, Δ, 2Δ, …, Δ = cutoff/bins,
+// falling to zero at the cutoff) to its species' row. Small cells put several images of one atom inside
+// the cutoff, and the density there is their sum, which the minimum image alone misses.
+struct SpeciesHistogram {
+  torch::Tensor histogram;   // [B, P³, S, bins] float32, S = most species in one sequence of the batch
+  torch::Tensor first_atom;  // [B, S] int64: the first atom of each species, species in order of first appearance
+  torch::Tensor valid;       // [B, S] bool
+};
+SpeciesHistogram species_radial_histogram(const TokenGeometry& g, double cutoff, int bins);
 
 class DensityTransformerImpl : public torch::nn::Module {
  public:
@@ -45,13 +51,14 @@ class DensityTransformerImpl : public torch::nn::Module {
     std::vector<torch::Tensor> keys, values;  // per layer [B, heads, positions so far, head dim]
     std::vector<torch::Tensor> slot_bias;     // per layer [B, heads, P³, atoms] (geometry_bias)
     torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
-    int64_t dens_start = 0, next_slot = 0;
+    int64_t dens_start = 0, next_slot = 0;  // DENS_START in the sequence the stack runs over
   };
   torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache);
   torch::Tensor decode_next(const torch::Tensor& token, DecodeCache& cache);
 
   const ModelConfig& config() const { return cfg_; }
-  // Forward multiply-adds × 2 for one sequence of `length` tokens (for the FLOP/s report).
+  // Forward multiply-adds × 2 of the stack and the head for one sequence of `length` tokens (for the FLOP/s
+  // report; the geometry message depends on the species count and is left out, so the figure is a floor).
   double forward_flops(int64_t length) const;
 
  private:
@@ -66,6 +73,7 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::Tensor species_norm;
   // What forward and decoding share: embedded inputs (slot inputs added), rotary tables, geometry.
   struct Inputs {
+    torch::Tensor tokens, dens_start;  // what the stack runs over (without position tokens, unless attended)
     torch::Tensor x, slots, batch_idx, slot_input, cos, sin, rbf, distance, atom_valid;
   };
   Inputs prepare(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden);

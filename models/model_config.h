@@ -20,6 +20,7 @@ struct ModelConfig {
   int radial_bins = 48;        // geometry message: hat functions on [0, radial_cutoff)
   double radial_cutoff = 4.8;  // Å; every periodic image of an atom within it contributes
   int message_dim = 48;        // channels of the atom → voxel message
+  bool attend_positions = false;  // with geometry_bias: keep the position tokens in the attended sequence
   bool causal = false;   // objective: causal (next token) or masked (bidirectional)
 };
 

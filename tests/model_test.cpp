@@ -27,7 +27,7 @@ Material small_skewed_cell() {
   return m;
 }
 
-TEST(Geometry, ImageRadialHistogramMatchesABruteForceOverPeriodicImages) {
+TEST(Geometry, SpeciesRadialHistogramMatchesABruteForceOverPeriodicImages) {
   const Material m = small_skewed_cell();
   const int P = 3, bins = 48;
   const double cutoff = 4.8, step = cutoff / bins;
@@ -40,13 +40,19 @@ TEST(Geometry, ImageRadialHistogramMatchesABruteForceOverPeriodicImages) {
   tok.encode(m, origin, patch.data(), tokens.data(), targets.data());
   auto t = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end())).unsqueeze(0);
   auto dens_start = torch::full({1}, static_cast<int64_t>(v3::dens_start(m.n_atoms())), torch::kInt64);
-  const auto hist = image_radial_histogram(decode_geometry(t, dens_start, P), cutoff, bins);
-  ASSERT_EQ(hist.sizes(), (std::vector<int64_t>{1, P * P * P, 3, bins}));
+  const auto h = species_radial_histogram(decode_geometry(t, dens_start, P), cutoff, bins);
+  // Species in order of first appearance: O (atom 0), then Si (atoms 1 and 2).
+  ASSERT_EQ(h.histogram.sizes(), (std::vector<int64_t>{1, P * P * P, 2, bins}));
+  EXPECT_EQ(h.first_atom[0][0].item<int64_t>(), 0);
+  EXPECT_EQ(h.first_atom[0][1].item<int64_t>(), 1);
+  EXPECT_TRUE(h.valid.all().item<bool>());
+  const int species_of_atom[3] = {0, 1, 1};
 
   double max_diff = 0, total = 0;
-  for (int v = 0; v < P * P * P; ++v)
+  for (int v = 0; v < P * P * P; ++v) {
+    std::vector<double> want(2 * (bins + 1), 0.0);
     for (size_t n = 0; n < m.n_atoms(); ++n) {
-      std::vector<double> want(bins + 1, 0.0);
+      double* w = want.data() + species_of_atom[n] * (bins + 1);
       const Eigen::Vector3d voxel((origin[0] + v / (P * P)) / 11.0, (origin[1] + v / P % P) / 14.0, (origin[2] + v % P) / 17.0);
       for (int i = -4; i <= 4; ++i)
         for (int j = -4; j <= 4; ++j)
@@ -55,14 +61,16 @@ TEST(Geometry, ImageRadialHistogramMatchesABruteForceOverPeriodicImages) {
             const double r = (f.transpose() * m.lattice).norm();
             if (r >= cutoff) continue;
             const int lower = static_cast<int>(r / step);
-            want[static_cast<size_t>(lower)] += 1 - (r / step - lower);
-            want[static_cast<size_t>(lower) + 1] += r / step - lower;
+            w[lower] += 1 - (r / step - lower);
+            w[lower + 1] += r / step - lower;
           }
-      for (int b = 0; b < bins; ++b) {
-        max_diff = std::max(max_diff, std::abs(want[static_cast<size_t>(b)] - hist[0][v][static_cast<int64_t>(n)][b].item<double>()));
-        total += want[static_cast<size_t>(b)];
-      }
     }
+    for (int s = 0; s < 2; ++s)
+      for (int b = 0; b < bins; ++b) {
+        max_diff = std::max(max_diff, std::abs(want[static_cast<size_t>(s * (bins + 1) + b)] - h.histogram[0][v][s][b].item<double>()));
+        total += want[static_cast<size_t>(s * (bins + 1) + b)];
+      }
+  }
   EXPECT_LT(max_diff, 1e-3);
   EXPECT_GT(total / (P * P * P * 3), 5.0) << "the cell is small enough that many images are inside the cutoff";
 }
@@ -106,6 +114,56 @@ TEST(CausalDecoding, KvCacheStepsMatchTheFullForwardAndNeverReadAheadOfThemselve
   EXPECT_LT(max_diff, 1e-4);
   EXPECT_GT(full.std().item<double>(), 1e-3) << "the logits vary, so agreement means something";
   EXPECT_THROW(model->decode_next(t.select(1, ds + V), cache), c10::Error);
+}
+
+// A padded batch of crystals with 3 and 1 atoms must give each crystal the logits it gets alone: padding,
+// the per-sequence DENS_START and (unless attended) the dropped position tokens are handled per sequence.
+TEST(DensityTransformer, PaddedBatchGivesEachCrystalItsOwnLogits) {
+  Material one;
+  one.id = "one";
+  one.lattice = Eigen::Matrix3d::Identity() * 4.0;
+  one.numbers = {29};
+  one.frac_coords = {{0.3, 0.6, 0.1}};
+  one.grid = {8, 8, 8};
+  one.density.assign(512, 0.2f);
+  compute_electron_counts(one);
+  const Material crystals[2] = {small_skewed_cell(), one};
+
+  const int P = 3, bins = 16, V = P * P * P;
+  std::vector<double> levels;
+  for (int i = 0; i < bins; ++i) levels.push_back(0.05 * (i + 1));
+  const V3Tokenizer tok(P, LmqCodec(levels, 1.0), 1024);
+  const int L = tok.sequence_length(crystals[0].n_atoms());
+  std::vector<int64_t> batch(static_cast<size_t>(2 * L), v3::PAD);
+  torch::Tensor alone[2], dens_start = torch::zeros({2}, torch::kInt64);
+  for (int r = 0; r < 2; ++r) {
+    const int length = tok.sequence_length(crystals[r].n_atoms());
+    std::vector<int32_t> tokens(static_cast<size_t>(length)), targets(static_cast<size_t>(V));
+    std::vector<float> patch(static_cast<size_t>(V));
+    for (int i = 0; i < V; ++i) patch[static_cast<size_t>(i)] = 0.03f + 0.05f * static_cast<float>((i * 5 + r) % bins);
+    tok.encode(crystals[r], {1, 2, 3}, patch.data(), tokens.data(), targets.data());
+    std::copy(tokens.begin(), tokens.end(), batch.begin() + r * L);
+    alone[r] = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.end())).unsqueeze(0);
+    dens_start[r] = v3::dens_start(crystals[r].n_atoms());
+  }
+  const auto padded = torch::tensor(batch).view({2, L});
+  const auto hidden = torch::arange(2 * V).view({2, V}).remainder(3) == 0;
+
+  for (bool attend : {false, true}) {
+    ModelConfig c;
+    apply_model_preset("tiny", c);
+    c.attend_positions = attend, c.patch = P, c.density_bins = bins, c.vocab = v3::kDensOffset + bins;
+    torch::manual_seed(5);
+    DensityTransformer model(c);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto together = model->forward(padded, dens_start, hidden);
+    for (int r = 0; r < 2; ++r) {
+      const auto own = model->forward(alone[r], dens_start.narrow(0, r, 1), hidden.narrow(0, r, 1));
+      EXPECT_LT((together.narrow(0, r, 1) - own).abs().max().item<double>(), 1e-4) << "crystal " << r << ", attend_positions " << attend;
+    }
+    EXPECT_GT((together[0] - together[1]).abs().max().item<double>(), 1e-3) << "the two crystals get different logits";
+  }
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ const KeySpec kSchema[] = {
     {"model.preset", Kind::text, "tiny", "tiny|30M|200M", false},
     {"model.objective", Kind::text, "masked", "masked|causal", false},
     {"model.geometry_bias", Kind::boolean, "true", "", false},
+    {"model.attend_positions", Kind::boolean, "false", "", false},
     {"model.d_model", Kind::integer, "0", "", false},
     {"model.layers", Kind::integer, "0", "", false},
     {"model.heads", Kind::integer, "0", "", false},

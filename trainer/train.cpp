@@ -152,6 +152,7 @@ ModelConfig model_config_for(const RunConfig& c, int bins) {
   override_int("model.kv_heads", m.kv_heads);
   override_int("model.ffn", m.ffn);
   m.geometry_bias = c.get_bool("model.geometry_bias");
+  m.attend_positions = c.get_bool("model.attend_positions");
   m.causal = c.get_string("model.objective") == "causal";
   m.patch = static_cast<int>(c.get_int("data.patch"));
   m.density_bins = bins;

@@ -153,10 +153,12 @@ SpeciesHistogram species_radial_histogram(const TokenGeometry& g, double cutoff,
   h.histogram = torch::zeros({B, V, groups, bins}, torch::kFloat32);
   h.first_atom = torch::zeros({B, groups}, torch::kInt64);
   h.valid = torch::zeros({B, groups}, torch::kBool);
+  auto first = h.first_atom.accessor<int64_t, 2>();
+  auto valid = h.valid.accessor<bool, 2>();
   for (int64_t b = 0; b < B; ++b)
     for (size_t k = 0; k < first_atom[static_cast<size_t>(b)].size(); ++k) {
-      h.first_atom[b][static_cast<int64_t>(k)] = first_atom[static_cast<size_t>(b)][k];
-      h.valid[b][static_cast<int64_t>(k)] = true;
+      first[b][static_cast<int64_t>(k)] = first_atom[static_cast<size_t>(b)][k];
+      valid[b][static_cast<int64_t>(k)] = true;
     }
   float* out = h.histogram.data_ptr<float>();
   const double step = cutoff / bins, cutoff2 = cutoff * cutoff;

@@ -1,8 +1,9 @@
 // The density transformer: a Qwen3-style stack (RMSNorm, rotary positions, grouped-KV attention with
 // q/k norm, SwiGLU) over the v3 token sequence, with logits over the density bins at the density slots.
 // With geometry_bias it decodes lattice and atom positions from its own input tokens, biases the
-// attention from every density slot to every atom token by a learned function of their distance, and
-// adds to each density slot a message summed over every periodic image of every nearby atom.
+// attention from every density slot to every atom token by a learned function of their distance, adds to
+// each density slot a message summed over every periodic image of every nearby atom, and (unless
+// attend_positions) runs the stack without the position tokens, whose content the geometry now carries.
 #pragma once
 #include <torch/torch.h>
 
@@ -76,7 +77,7 @@ class DensityTransformerImpl : public torch::nn::Module {
     torch::Tensor tokens, dens_start;  // what the stack runs over (without position tokens, unless attended)
     torch::Tensor x, slots, batch_idx, slot_input, cos, sin, rbf, distance, atom_valid;
   };
-  Inputs prepare(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden);
+  Inputs prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start, const torch::Tensor& hidden);
   torch::Tensor embed_tokens(const torch::Tensor& tokens);
   torch::Tensor slot_bias(Layer& layer, const Inputs& in);  // [B, heads, P³, atoms]
   // Queries, keys and values of rows x [B, n, d] at rotary rows cos/sin [1, 1, n, dh/2], keys/values expanded to all heads.

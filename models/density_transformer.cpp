@@ -48,12 +48,15 @@ torch::Tensor lattice_from_tokens(const torch::Tensor& tokens) {
                       1);
 }
 
+// Atoms of each sequence [B] from its DENS_START, which the v3 layout puts at 10N + 18.
+torch::Tensor atom_counts(const torch::Tensor& dens_start) { return (dens_start - 18).div(10, "floor"); }
+
 // The sequence without its 9N position-byte tokens (indices 17+N … 16+10N), PAD-filled, and DENS_START
 // moved from 10N+18 to N+18. Everything else keeps its place. The batch's most-atom sequence fits in
 // L − 9·N and every other one in less, so that is the new length.
 std::pair<torch::Tensor, torch::Tensor> drop_position_tokens(const torch::Tensor& tokens, const torch::Tensor& dens_start) {
   const int64_t L = tokens.size(1);
-  auto n_atoms = (dens_start - 18).div(10, "floor").unsqueeze(1);  // [B, 1]
+  auto n_atoms = atom_counts(dens_start).unsqueeze(1);  // [B, 1]
   const int64_t length = L - 9 * n_atoms.max().item<int64_t>();
   auto j = torch::arange(length, dens_start.options()).unsqueeze(0);
   auto source = torch::where(j < 17 + n_atoms, j, j + 9 * n_atoms);
@@ -67,7 +70,7 @@ TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& 
   torch::NoGradGuard no_grad;
   const auto dev = tokens.device();
   const int64_t B = tokens.size(0), L = tokens.size(1);
-  auto n_atoms = (dens_start - 18).div(10, "floor");  // DENS_START at 10N + 18
+  auto n_atoms = atom_counts(dens_start);
   const int64_t n_max = std::max<int64_t>(1, n_atoms.max().item<int64_t>());
   auto a = torch::arange(n_max, torch::dtype(torch::kInt64).device(dev));
   auto atom_valid = a.unsqueeze(0) < n_atoms.unsqueeze(1);  // [B, Nmax]

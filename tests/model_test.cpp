@@ -1,6 +1,7 @@
-// The density transformer: its geometry, decoded from its own tokens (the periodic-image radial histogram
-// against a brute force over the true cell, on a small skewed cell where several images of an atom are inside
-// the cutoff), and free-running causal decoding with a KV cache against the full forward pass.
+// The density transformer: its geometry, decoded from its own tokens (the per-species periodic-image radial
+// histogram against a brute force over the true cell, on a small skewed cell where several images of an atom
+// are inside the cutoff), free-running causal decoding with a KV cache against the full forward pass, and a
+// padded batch of different crystals against each crystal alone.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,13 @@
 
 namespace rhotrain {
 namespace {
+
+// A codec with `bins` levels step, 2·step, …: enough to tokenize a patch; these tests never score densities.
+LmqCodec evenly_spaced_codec(int bins, double step, double clip) {
+  std::vector<double> levels;
+  for (int i = 0; i < bins; ++i) levels.push_back(step * (i + 1));
+  return LmqCodec(levels, clip);
+}
 
 // Lengths and angles on the token grid (0.05 Å, 0.2°), so tokens carry the cell exactly.
 Material small_skewed_cell() {
@@ -31,9 +39,7 @@ TEST(Geometry, SpeciesRadialHistogramMatchesABruteForceOverPeriodicImages) {
   const Material m = small_skewed_cell();
   const int P = 3, bins = 48;
   const double cutoff = 4.8, step = cutoff / bins;
-  std::vector<double> levels;
-  for (int i = 0; i < 16; ++i) levels.push_back(0.1 * (i + 1));
-  const V3Tokenizer tok(P, LmqCodec(levels, 2.0), 1024);
+  const V3Tokenizer tok(P, evenly_spaced_codec(16, 0.1, 2.0), 1024);
   const Grid origin{9, 2, 15};  // wraps on the first and last axes
   std::vector<float> patch(static_cast<size_t>(P * P * P), 0.1f);
   std::vector<int32_t> tokens(static_cast<size_t>(tok.sequence_length(m.n_atoms()))), targets(patch.size());
@@ -78,9 +84,7 @@ TEST(Geometry, SpeciesRadialHistogramMatchesABruteForceOverPeriodicImages) {
 TEST(CausalDecoding, KvCacheStepsMatchTheFullForwardAndNeverReadAheadOfThemselves) {
   const Material m = small_skewed_cell();
   const int P = 3, bins = 16, V = P * P * P;
-  std::vector<double> levels;
-  for (int i = 0; i < bins; ++i) levels.push_back(0.05 * (i + 1));
-  const V3Tokenizer tok(P, LmqCodec(levels, 1.0), 1024);
+  const V3Tokenizer tok(P, evenly_spaced_codec(bins, 0.05, 1.0), 1024);
   const int L = tok.sequence_length(m.n_atoms());
   std::vector<int32_t> tokens(static_cast<size_t>(2 * L)), targets(static_cast<size_t>(2 * V));
   std::vector<float> patch(static_cast<size_t>(V));
@@ -130,9 +134,7 @@ TEST(DensityTransformer, PaddedBatchGivesEachCrystalItsOwnLogits) {
   const Material crystals[2] = {small_skewed_cell(), one};
 
   const int P = 3, bins = 16, V = P * P * P;
-  std::vector<double> levels;
-  for (int i = 0; i < bins; ++i) levels.push_back(0.05 * (i + 1));
-  const V3Tokenizer tok(P, LmqCodec(levels, 1.0), 1024);
+  const V3Tokenizer tok(P, evenly_spaced_codec(bins, 0.05, 1.0), 1024);
   const int L = tok.sequence_length(crystals[0].n_atoms());
   std::vector<int64_t> batch(static_cast<size_t>(2 * L), v3::PAD);
   torch::Tensor alone[2], dens_start = torch::zeros({2}, torch::kInt64);

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "materials/random.h"
+#include "common/random.h"
 #include "materials/store.h"
 #include "materials/synthetic.h"
 #include "sampler/patch_stream.h"

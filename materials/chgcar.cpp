@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <sstream>
 
-#include "materials/elements.h"
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/elements.h"
+#include "common/error.h"
+#include "common/files.h"
 
 namespace rhotrain {
 namespace {

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "materials/elements.h"
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/elements.h"
+#include "common/error.h"
+#include "common/files.h"
 
 namespace rhotrain {
 

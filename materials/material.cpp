@@ -5,8 +5,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "materials/elements.h"
-#include "materials/error.h"
+#include "common/elements.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "materials/error.h"
-#include "materials/random.h"
+#include "common/error.h"
+#include "common/random.h"
 
 namespace rhotrain {
 

@@ -3,6 +3,7 @@
 // including single P×P×P periodic patches through a bounded LRU cache of HDF5 chunks.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,10 @@ class StoreWriter {
 struct CacheStats {
   size_t hits = 0, misses = 0, bytes = 0, capacity = 0;
 };
+
+// Applies `change` to a copy of the store at `path` (or to a new store when there is none) and renames the copy
+// into place only when everything succeeded, so an error never leaves a half-written store behind.
+void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change);
 
 // Read access to one or more store files. Thread-safe: HDF5 calls are serialised internally.
 class MaterialStore {

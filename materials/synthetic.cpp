@@ -7,9 +7,9 @@
 #include <numeric>
 #include <thread>
 
-#include "materials/error.h"
-#include "materials/files.h"
-#include "materials/random.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/random.h"
 #include "materials/splits.h"
 #include "materials/store.h"
 

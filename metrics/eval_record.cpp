@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/error.h"
+#include "common/files.h"
 
 namespace rhotrain {
 namespace {

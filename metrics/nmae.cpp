@@ -6,8 +6,8 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "materials/quantiles.h"
-#include "materials/random.h"
+#include "common/quantiles.h"
+#include "common/random.h"
 
 namespace rhotrain {
 namespace {
@@ -166,8 +166,8 @@ Hypotheses judge(const PairedComparison& c) {
     return i.lo > t ? Verdict::supported : i.hi <= t ? Verdict::not_supported : Verdict::inconclusive;
   };
   Hypotheses h;
-  h.h1 = c.d_per_mat_mean.lo >= 0.001 ? Verdict::supported
-         : c.d_per_mat_mean.hi < 0.001 ? Verdict::not_supported
+  h.h1 = c.d_per_mat_mean.lo >= kH1Threshold ? Verdict::supported
+         : c.d_per_mat_mean.hi < kH1Threshold ? Verdict::not_supported
                                        : Verdict::inconclusive;
   h.h2 = c.d_per_electron.hi < 0 ? Verdict::supported : c.d_per_electron.lo >= 0 ? Verdict::not_supported : Verdict::inconclusive;
   h.h3 = above(c.h3_gap, 0.0);

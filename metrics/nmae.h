@@ -60,6 +60,9 @@ struct PairedComparison {
 // Materials must be the same ids in the same order; throws std::invalid_argument otherwise.
 PairedComparison compare_paired(const std::vector<MaterialScore>& a, const std::vector<MaterialScore>& b);
 
+// H1's threshold: electron weighting costs at least 0.1 percentage points of per-material mean NMAE (a fraction).
+constexpr double kH1Threshold = 0.001;
+
 enum class Verdict { supported, not_supported, inconclusive };
 const char* verdict_name(Verdict v);
 

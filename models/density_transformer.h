@@ -1,39 +1,23 @@
-// The density transformer: a Qwen3-style stack (RMSNorm, rotary positions, grouped-KV attention with
-// q/k norm, SwiGLU) over the v3 token sequence, with logits over the density bins at the density slots.
-// With geometry_bias it decodes lattice and atom positions from its own input tokens, biases the
-// attention from every density slot to every atom token by a learned function of their distance, adds to
-// each density slot a message summed over every periodic image of every nearby atom, and (unless
-// attend_positions) runs the stack without the position tokens, whose content the geometry now carries.
+// The density transformer: token and periodic-table embeddings, a stack of TransformerBlocks over the v3 token
+// sequence, and logits over the density bins at the density slots. With geometry_bias it decodes the lattice and
+// atom positions from its own input tokens (models/geometry.h), adds to each density slot a message summed over
+// every periodic image of every nearby atom, biases the attention from every density slot to every atom token by
+// a learned function of their distance, and (unless attend_positions) runs the stack without the position tokens,
+// whose content the geometry now carries.
 #pragma once
-#include <torch/torch.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
 
-#include <array>
 #include <vector>
 
+#include "models/geometry.h"
 #include "models/model_config.h"
+#include "models/transformer_block.h"
 
 namespace rhotrain {
-
-// Geometry decoded from token sequences (no gradients: everything comes from integer tokens).
-struct TokenGeometry {
-  torch::Tensor offset;      // [B, P³, Nmax, 3] float64 voxel − atom, minimum image in fractional coordinates, Å
-  torch::Tensor distance;    // [B, P³, Nmax] its length, float32
-  torch::Tensor lattice;     // [B, 3, 3] float64, rows a, b, c
-  torch::Tensor atom_valid;  // [B, Nmax] bool
-  torch::Tensor species;     // [B, Nmax] int64 species token of each atom, −1 past the last atom
-};
-TokenGeometry decode_geometry(const torch::Tensor& tokens, const torch::Tensor& dens_start, int patch);
-
-// Radial histogram of each species' atoms around each density slot: every periodic image of every atom
-// within `cutoff` adds a hat function (linear interpolation between bin centres 0, Δ, 2Δ, …, Δ = cutoff/bins,
-// falling to zero at the cutoff) to its species' row. Small cells put several images of one atom inside
-// the cutoff, and the density there is their sum, which the minimum image alone misses.
-struct SpeciesHistogram {
-  torch::Tensor histogram;   // [B, P³, S, bins] float32, S = most species in one sequence of the batch
-  torch::Tensor first_atom;  // [B, S] int64: the first atom of each species, species in order of first appearance
-  torch::Tensor valid;       // [B, S] bool
-};
-SpeciesHistogram species_radial_histogram(const TokenGeometry& g, double cutoff, int bins);
 
 class DensityTransformerImpl : public torch::nn::Module {
  public:
@@ -49,10 +33,10 @@ class DensityTransformerImpl : public torch::nn::Module {
   // tokens are never read) and returns the logits [B, bins] of the first density slot; each decode_next
   // feeds the token [B] chosen for the current slot and returns the logits of the next one.
   struct DecodeCache {
-    std::vector<torch::Tensor> keys, values;  // per layer [B, heads, positions so far, head dim]
-    std::vector<torch::Tensor> slot_bias;     // per layer [B, heads, P³, atoms] (geometry_bias)
+    std::vector<torch::Tensor> keys, values;  // per block [B, heads, positions so far, head dim]
+    std::vector<torch::Tensor> slot_bias;     // per block [B, heads, P³, atoms] (geometry_bias)
     torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
-    int64_t dens_start = 0, next_slot = 0;  // DENS_START in the sequence the stack runs over
+    int64_t dens_start = 0, next_slot = 0;    // DENS_START in the sequence the stack runs over
   };
   torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache);
   torch::Tensor decode_next(const torch::Tensor& token, DecodeCache& cache);
@@ -63,15 +47,6 @@ class DensityTransformerImpl : public torch::nn::Module {
   double forward_flops(int64_t length) const;
 
  private:
-  struct Layer {
-    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr}, gate{nullptr}, up{nullptr}, down{nullptr};
-    torch::Tensor norm1, norm2, q_norm, k_norm;  // RMSNorm weights
-    torch::nn::Linear rbf_to_heads{nullptr};     // geometry bias: RBF(distance) → per-head logit bias
-    torch::Tensor distance_slope;                // per head: bias starts at slope·(2 Å − r)
-  };
-  // Geometry message into each density slot: Σ over atoms n of (histogram(n) · radial_filter) ⊙ species(n).
-  torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
-  torch::Tensor species_norm;
   // What forward and decoding share: embedded inputs (slot inputs added), rotary tables, geometry.
   struct Inputs {
     torch::Tensor tokens, dens_start;  // what the stack runs over (without position tokens, unless attended)
@@ -79,14 +54,10 @@ class DensityTransformerImpl : public torch::nn::Module {
   };
   Inputs prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start, const torch::Tensor& hidden);
   torch::Tensor embed_tokens(const torch::Tensor& tokens);
-  torch::Tensor slot_bias(Layer& layer, const Inputs& in);  // [B, heads, P³, atoms]
-  // Queries, keys and values of rows x [B, n, d] at rotary rows cos/sin [1, 1, n, dh/2], keys/values expanded to all heads.
-  std::array<torch::Tensor, 3> project(Layer& layer, const torch::Tensor& x, const torch::Tensor& cos,
-                                       const torch::Tensor& sin);
-  // Attention output → residual, then the MLP → residual.
-  torch::Tensor finish_block(Layer& layer, const torch::Tensor& x, const torch::Tensor& scores,
-                             const torch::Tensor& v);
+  // The geometry message into each density slot [B, P³, d].
+  torch::Tensor geometry_message(const torch::Tensor& x, const TokenGeometry& g);
   torch::Tensor logits(const torch::Tensor& hidden);
+  TransformerBlockImpl& block(size_t i) { return *blocks[i]->as<TransformerBlockImpl>(); }
 
   ModelConfig cfg_;
   torch::nn::Embedding embed{nullptr};
@@ -95,7 +66,10 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::Tensor element_table;  // [vocab, kElementFeatures]
   torch::nn::Linear element_embedding{nullptr};
   torch::Tensor mask_embedding, axis_embedding;  // [d], [3, P, d]
-  std::vector<Layer> layers_;
+  torch::nn::ModuleList blocks{nullptr};
+  // Geometry message into each density slot: Σ over species s of (histogram(s) · radial_filter) ⊙ species(s).
+  torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
+  torch::Tensor species_norm;
   torch::Tensor final_norm;
   torch::nn::Linear head{nullptr};
 };

@@ -1,6 +1,6 @@
 #include "models/model_config.h"
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

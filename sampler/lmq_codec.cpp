@@ -7,8 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/error.h"
+#include "common/files.h"
 
 namespace rhotrain {
 namespace {

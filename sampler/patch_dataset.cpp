@@ -1,6 +1,6 @@
 #include "sampler/patch_dataset.h"
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <numeric>
 
-#include "materials/error.h"
-#include "materials/random.h"
+#include "common/error.h"
+#include "common/random.h"
 
 namespace rhotrain {
 namespace {
@@ -17,6 +17,8 @@ WeightingMode parse_weighting_mode(const std::string& s) {
   if (s == "loss") return WeightingMode::loss;
   throw Error("weighting_mode must be sampling or loss, not '" + s + "'");
 }
+
+const char* weighting_mode_name(WeightingMode mode) { return mode == WeightingMode::loss ? "loss" : "sampling"; }
 
 std::vector<double> expected_shares(const std::vector<double>& weights, size_t epoch_size) {
   const double sum_w = std::accumulate(weights.begin(), weights.end(), 0.0);

@@ -11,6 +11,7 @@ namespace rhotrain {
 
 enum class WeightingMode { sampling, loss };
 WeightingMode parse_weighting_mode(const std::string& s);
+const char* weighting_mode_name(WeightingMode mode);
 
 struct PlanEntry {
   uint32_t material;  // index into the plan's material list

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

@@ -1,6 +1,6 @@
 #include "sampler/training_set.h"
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

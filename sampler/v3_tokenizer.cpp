@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 namespace v3 {

@@ -2,7 +2,7 @@
 
 #include <functional>
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 namespace {
@@ -36,6 +36,8 @@ ElectronsFrom parse_electrons_from(const std::string& s) {
   if (s == "grid") return ElectronsFrom::grid;
   throw Error("electrons_from must be sum_z or grid, not '" + s + "'");
 }
+
+const char* electrons_from_name(ElectronsFrom from) { return from == ElectronsFrom::grid ? "grid" : "sum_z"; }
 
 double electron_count(double sum_z, double grid, ElectronsFrom from) { return from == ElectronsFrom::grid ? grid : sum_z; }
 

@@ -12,6 +12,7 @@ namespace rhotrain {
 // Which electron count n_e means: ΣZ (default, as the source study) or ∫ρ dV (valence, for PAW data).
 enum class ElectronsFrom { sum_z, grid };
 ElectronsFrom parse_electrons_from(const std::string& s);
+const char* electrons_from_name(ElectronsFrom from);
 double electron_count(double n_electrons_sum_z, double n_electrons_grid, ElectronsFrom from);
 
 class WeightingStrategy {

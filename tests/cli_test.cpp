@@ -33,6 +33,9 @@ struct BadFile {
   const char* problem;
 };
 
+// Names the case in test output instead of GoogleTest's dump of the struct's bytes (which include pointers).
+void PrintTo(const BadFile& f, std::ostream* os) { *os << f.name; }
+
 class BadChgcar : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(BadChgcar, IsRefusedWithoutTouchingTheStore) {

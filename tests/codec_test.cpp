@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
-#include "materials/error.h"
-#include "materials/random.h"
+#include "common/error.h"
+#include "common/random.h"
 #include "materials/synthetic.h"
 #include "sampler/lmq_codec.h"
 #include "tests/test_support.h"

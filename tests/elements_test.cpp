@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "materials/elements.h"
-#include "materials/error.h"
+#include "common/elements.h"
+#include "common/error.h"
 
 namespace rhotrain {
 

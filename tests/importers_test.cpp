@@ -6,9 +6,9 @@
 
 #include "materials/chgcar.h"
 #include "materials/cube.h"
-#include "materials/elements.h"
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/elements.h"
+#include "common/error.h"
+#include "common/files.h"
 #include "tests/test_support.h"
 
 namespace rhotrain {

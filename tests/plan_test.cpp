@@ -6,7 +6,7 @@
 #include <numeric>
 #include <set>
 
-#include "materials/random.h"
+#include "common/random.h"
 #include "sampler/patch_plan.h"
 #include "sampler/patch_stream.h"
 #include "sampler/weighting.h"

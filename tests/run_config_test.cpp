@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "materials/error.h"
+#include "common/error.h"
 #include "tests/test_support.h"
 #include "trainer/run_config.h"
 

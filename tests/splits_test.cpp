@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "materials/error.h"
+#include "common/error.h"
 #include "materials/splits.h"
 
 namespace rhotrain {

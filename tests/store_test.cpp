@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "materials/error.h"
+#include "common/error.h"
 #include "materials/store.h"
 #include "tests/test_support.h"
 

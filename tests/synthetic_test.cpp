@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "materials/quantiles.h"
+#include "common/quantiles.h"
 #include "materials/store.h"
 #include "materials/synthetic.h"
 #include "tests/test_support.h"

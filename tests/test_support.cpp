@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "materials/error.h"
-#include "materials/random.h"
+#include "common/error.h"
+#include "common/random.h"
 
 namespace rhotrain::test {
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "materials/random.h"
+#include "common/random.h"
 #include "sampler/v3_tokenizer.h"
 #include "tests/test_support.h"
 
@@ -83,6 +83,15 @@ TEST(V3Tokenizer, LayoutAndOffsetsForSeveralAtomCounts) {
     }
     EXPECT_EQ(t[19 + 10 * n + P * P * P], v3::DENS_END);
     EXPECT_EQ(t[20 + 10 * n + P * P * P], v3::EOS);
+    // The named places of sampler/v3_layout.h, by which the model reads sequences, are these same positions.
+    EXPECT_EQ(t[v3::kGridIndex - 1], v3::GRID_START);
+    EXPECT_EQ(t[v3::kLatticeIndex - 1], v3::LATTICE_START);
+    EXPECT_EQ(t[v3::kSpeciesIndex - 1], v3::ATOMS_START);
+    EXPECT_EQ(t[v3::kSpeciesIndex + n], v3::ATOMS_END);
+    EXPECT_EQ(t[v3::first_position_index(n) - 1], v3::POS_START);
+    EXPECT_EQ(t[v3::first_position_index(n) + v3::kPositionTokensPerAtom * n], v3::POS_END);
+    EXPECT_EQ(t[v3::dens_start(n)], v3::DENS_START);
+    EXPECT_EQ(v3::sequence_length(n, P * P * P), static_cast<int>(t.size()));
     std::vector<float> decoded(patch.size());
     tok.decode_density(&t[19 + 10 * n], patch.size(), decoded.data());
     for (size_t v = 0; v < patch.size(); ++v) EXPECT_EQ(decoded[v], tok.codec().decode(bins[v]));

@@ -17,7 +17,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/events.h"
 #include "trainer/run_config.h"
-#include "trainer/train.h"
+#include "trainer/settings.h"
 
 namespace rhotrain {
 namespace {
@@ -57,7 +57,7 @@ std::map<int64_t, double> losses(const std::string& run_dir) {
 }
 
 std::vector<torch::Tensor> weights(const std::string& checkpoint_dir, const RunConfig& config) {
-  DensityTransformer model(model_config_for(config, 32));
+  DensityTransformer model(run_settings(config).model.for_codec(32));
   load_model(checkpoint_dir, model);
   std::vector<torch::Tensor> out;
   for (const auto& p : model->parameters()) out.push_back(p.detach().clone());

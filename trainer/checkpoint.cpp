@@ -5,9 +5,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "materials/error.h"
-#include "materials/files.h"
-#include "trainer/json_file.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/json_file.h"
 
 namespace rhotrain {
 namespace {
@@ -70,6 +70,22 @@ std::string checkpoint_at(const std::string& run_dir, int64_t step) {
   throw Error(run_dir + ": no complete checkpoint at step " + std::to_string(step));
 }
 
+std::string find_checkpoint(const std::string& run_dir, const std::string& step) {
+  if (step != "last") {
+    size_t used = 0;
+    int64_t n = -1;
+    try {
+      n = std::stoll(step, &used);
+    } catch (const std::exception&) {
+    }
+    if (n < 0 || used != step.size()) throw Error("--step must be a step number or 'last', not '" + step + "'");
+    return checkpoint_at(run_dir, n);
+  }
+  const auto last = latest_checkpoint(run_dir);
+  if (!last) throw Error(run_dir + ": no complete checkpoint");
+  return *last;
+}
+
 TrainState read_train_state(const std::string& dir) {
   const std::string path = (fs::path(dir) / "state.json").string();
   const nlohmann::json j = read_json_file(path);
@@ -83,13 +99,25 @@ TrainState read_train_state(const std::string& dir) {
   return s;
 }
 
+RunConfig read_checkpoint_config(const std::string& dir) {
+  return RunConfig::from_resolved_file((fs::path(dir) / "config.yaml").string());
+}
+
+LmqCodec read_checkpoint_codec(const std::string& dir) { return LmqCodec::load((fs::path(dir) / "codec.h5").string()); }
+
 void load_model(const std::string& dir, DensityTransformer& model) {
   const std::string path = (fs::path(dir) / "model.pt").string();
   try {
     torch::load(model, path);
   } catch (const c10::Error& e) {
-    throw Error(path + ": cannot load model weights (config does not match the checkpoint?): " +
-                std::string(e.what_without_backtrace()).substr(0, 200));
+    // Parameter names follow the module tree (blocks.0.q.weight, …); checkpoints written before it (layer0_q.weight)
+    // or for another model shape lack some of them.
+    const std::string what = e.what_without_backtrace();
+    const size_t missing = what.find("No such serialized tensor");
+    if (missing != std::string::npos)
+      throw Error(path + ": " + what.substr(missing, what.find('\n', missing) - missing) +
+                  ": the checkpoint is of another model shape, or from a rhotrain older than its module tree (retrain it)");
+    throw Error(path + ": cannot load model weights (config does not match the checkpoint?): " + what.substr(0, 200));
   }
 }
 

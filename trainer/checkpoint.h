@@ -8,6 +8,8 @@
 #include <string>
 
 #include "models/density_transformer.h"
+#include "sampler/lmq_codec.h"
+#include "trainer/run_config.h"
 
 namespace rhotrain {
 
@@ -28,8 +30,12 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
 std::optional<std::string> latest_checkpoint(const std::string& run_dir);
 // A given step's checkpoint folder; throws Error when it does not exist.
 std::string checkpoint_at(const std::string& run_dir, int64_t step);
+// checkpoint_at for a step given as text, where "last" means latest_checkpoint; throws Error when there is none.
+std::string find_checkpoint(const std::string& run_dir, const std::string& step);
 
 TrainState read_train_state(const std::string& checkpoint_dir);
+RunConfig read_checkpoint_config(const std::string& checkpoint_dir);
+LmqCodec read_checkpoint_codec(const std::string& checkpoint_dir);
 void load_model(const std::string& checkpoint_dir, DensityTransformer& model);
 void load_optimizer(const std::string& checkpoint_dir, torch::optim::Optimizer& optimizer);
 

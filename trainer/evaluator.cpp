@@ -1,10 +1,15 @@
 #include "trainer/evaluator.h"
 
+#include <torch/torch.h>
+
 #include <chrono>
 #include <cmath>
 
-#include "materials/error.h"
+#include "common/error.h"
 #include "metrics/tiling.h"
+#include "models/density_transformer.h"
+#include "trainer/checkpoint.h"
+#include "trainer/device.h"
 
 namespace rhotrain {
 namespace {
@@ -69,12 +74,10 @@ torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const tor
 
 }  // namespace
 
-void check_eval_settings(const EvalSettings& s, const DensityTransformer* model) {
+void check_eval_settings(const EvalSettings& s, bool causal) {
   if (s.decode != "median" && s.decode != "mean" && s.decode != "argmax")
     throw Error("eval decode must be median, mean or argmax, not '" + s.decode + "'");
   if (s.mode == "oracle") return;
-  if (!model) throw Error("eval mode '" + s.mode + "' needs a model");
-  const bool causal = (*model)->config().causal;
   if (s.mode == "teacher_forced" && !causal) throw Error("eval mode teacher_forced is for causal models; use maskgit:K");
   if (s.mode == "free_running" && !causal) throw Error("eval mode free_running is for causal models; use maskgit:K");
   if (s.mode.rfind("maskgit:", 0) == 0 && causal)
@@ -86,9 +89,10 @@ void check_eval_settings(const EvalSettings& s, const DensityTransformer* model)
 }
 
 EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,
-                        DensityTransformer* model, const EvalSettings& s, torch::Device device, int64_t step,
-                        SkipReport& skipped) {
-  check_eval_settings(s, model);
+                        DensityTransformer* model, const EvalSettings& s, int64_t step, SkipReport& skipped) {
+  if (!model && s.mode != "oracle") throw Error("eval mode '" + s.mode + "' needs a model");
+  if (model) check_eval_settings(s, (*model)->config().causal);
+  const torch::Device device = model ? (*model)->parameters().front().device() : torch::Device(torch::kCPU);
   const auto t0 = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   if (model) (*model)->eval();
@@ -158,6 +162,35 @@ EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, cons
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (model) (*model)->train();
   return rec;
+}
+
+EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport& skipped) {
+  const std::string checkpoint = find_checkpoint(request.run_dir, request.step);
+  const RunSettings run = run_settings(read_checkpoint_config(checkpoint));
+  const LmqCodec codec = read_checkpoint_codec(checkpoint);
+  DensityTransformer model(run.model.for_codec(codec.bins()));
+  load_model(checkpoint, model);
+  const MaterialStore store(expand_store_paths(request.stores.empty() ? run.data.stores : request.stores), 0);
+  const V3Tokenizer tok(run.data.patch, codec, run.data.max_len);
+  EvalSettings settings = run.eval;
+  if (!request.mode.empty()) settings.mode = request.mode;
+  if (!request.decode.empty()) settings.decode = request.decode;
+  configure_threads(run.train.threads);
+  return evaluate_set(store, request.set, tok, &model, settings, read_train_state(checkpoint).step, skipped);
+}
+
+EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok, SkipReport& skipped) {
+  EvalSettings s;
+  s.mode = "oracle";
+  return evaluate_set(store, set, tok, nullptr, s, 0, skipped);
+}
+
+void check_oracle_equals_floor(const EvalRecord& oracle) {
+  size_t mismatched = 0;
+  for (const auto& m : oracle.materials) mismatched += m.nmae != m.floor_nmae;
+  if (mismatched)
+    throw Error("oracle NMAE differs from the codec floor for " + std::to_string(mismatched) + " of " +
+                std::to_string(oracle.materials.size()) + " materials: tiling or stitching is broken");
 }
 
 }  // namespace rhotrain

@@ -2,31 +2,40 @@
 // materials: full-coverage tiling, batched patch prediction, decoding, stitching, NMAE per material
 // against the raw density, beside the codec floor and the uniform-density baseline.
 #pragma once
-#include <torch/torch.h>
-
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "materials/store.h"
 #include "metrics/eval_record.h"
-#include "models/density_transformer.h"
 #include "sampler/v3_tokenizer.h"
-#include "sampler/weighting.h"
+#include "trainer/settings.h"
 
 namespace rhotrain {
 
-struct EvalSettings {
-  std::string mode = "maskgit:1";  // maskgit:K (masked models) | teacher_forced (causal) | oracle
-  std::string decode = "median";   // median | mean | argmax of each voxel's predicted distribution
-  int batch = 64;                  // patches per forward pass
-  ElectronsFrom electrons_from = ElectronsFrom::sum_z;
-};
+class DensityTransformer;  // models/density_transformer.h
 
-// Checks mode/decode against the model's objective; throws Error on a mismatch or an unknown name.
-void check_eval_settings(const EvalSettings& s, const DensityTransformer* model);
+// Checks mode and decode against the model's objective; throws Error on a mismatch or an unknown name.
+void check_eval_settings(const EvalSettings& s, bool causal);
 
-// `model` may be null only in oracle mode. Materials the tokenizer cannot take are reported in `skipped`.
+// Runs on the model's device. `model` may be null only in oracle mode. Materials the tokenizer cannot take are
+// reported in `skipped`.
 EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tokenizer,
-                        DensityTransformer* model, const EvalSettings& settings, torch::Device device, int64_t step,
-                        SkipReport& skipped);
+                        DensityTransformer* model, const EvalSettings& settings, int64_t step, SkipReport& skipped);
+
+// Which checkpoint of a run to evaluate where, and how: empty fields mean the run's own (its store, eval.mode,
+// eval.decode); the patch, codec, eval.batch_size and train.threads are always the run's.
+struct CheckpointEvalRequest {
+  std::string run_dir, step = "last";  // a step number or "last"
+  std::vector<std::string> stores;     // paths or globs
+  std::string set = "val_200", mode, decode;
+};
+EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport& skipped);
+
+// The oracle: the true density tokens through the same tiling, decoding and stitching path.
+EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const V3Tokenizer& tokenizer,
+                           SkipReport& skipped);
+// Throws Error when any material's oracle NMAE differs from its codec floor: a tiling or stitching bug.
+void check_oracle_equals_floor(const EvalRecord& oracle);
 
 }  // namespace rhotrain

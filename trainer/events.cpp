@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <limits>
 
-#include "materials/error.h"
-#include "materials/files.h"
+#include "common/error.h"
+#include "common/files.h"
 #include "trainer/tensorboard.pb.h"
 
 namespace rhotrain {
@@ -190,6 +190,17 @@ std::vector<std::string> event_files(const std::string& run_dir) {
     if (e.path().filename().string().find("tfevents") != std::string::npos) files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+RunScalars read_run_scalars(const std::string& run_dir, const std::function<bool(const std::string& tag)>& keep) {
+  RunScalars out;
+  for (const auto& file : event_files(run_dir)) {
+    const EventFileContents c = read_event_file(file);
+    out.truncated |= c.truncated_tail;
+    for (const auto& p : c.scalars)
+      if (keep(p.tag)) out.by_tag[p.tag][p.step] = p.value;
+  }
+  return out;
 }
 
 }  // namespace rhotrain

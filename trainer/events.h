@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,5 +57,12 @@ struct EventFileContents {
 EventFileContents read_event_file(const std::string& path);
 // Event files of a run directory, oldest first.
 std::vector<std::string> event_files(const std::string& run_dir);
+
+// Every scalar of a run whose tag `keep` accepts: tag → step → value (a later record for the same step wins).
+struct RunScalars {
+  std::map<std::string, std::map<int64_t, double>> by_tag;
+  bool truncated = false;  // a last record was incomplete (its file still being written) and was left out
+};
+RunScalars read_run_scalars(const std::string& run_dir, const std::function<bool(const std::string& tag)>& keep);
 
 }  // namespace rhotrain

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "materials/error.h"
+#include "common/error.h"
 
 namespace rhotrain {
 namespace {
@@ -17,56 +17,62 @@ enum class Kind { integer, real, boolean, text, list };
 struct KeySpec {
   const char* key;
   Kind kind;
-  const char* value;           // default, canonical text
-  const char* choices;         // "a|b|c" for enumerations, "" otherwise
-  bool may_change_on_resume;   // step count, logging, data-loading resources
+  const char* value;    // default, canonical text
+  const char* choices;  // "a|b|c" for enumerations, "" otherwise
+  KeyScope scope;
 };
+
+constexpr KeyScope arm = KeyScope::arm, length = KeyScope::length, execution = KeyScope::execution,
+                   operational = KeyScope::operational;
 
 // The schema: names fixed by shared/DESIGN.md, so configs, scripts and docs agree.
 const KeySpec kSchema[] = {
-    {"data.store", Kind::list, "[data/default.h5]", "", false},
-    {"data.split_train", Kind::text, "train", "", false},
-    {"data.patch", Kind::integer, "6", "", false},
-    {"data.patches_per_mat", Kind::real, "64", "", false},
-    {"data.weighting", Kind::text, "uniform", "uniform|electrons", false},
-    {"data.weighting_mode", Kind::text, "sampling", "sampling|loss", false},
-    {"data.electrons_from", Kind::text, "sum_z", "sum_z|grid", false},
-    {"data.codec", Kind::text, "", "", false},
-    {"data.codec_bins", Kind::integer, "256", "", false},
-    {"data.max_len", Kind::integer, "1024", "", false},
-    {"data.workers", Kind::integer, "1", "", true},
-    {"data.cache_bytes", Kind::integer, "1073741824", "", true},
-    {"model.preset", Kind::text, "tiny", "tiny|30M|200M", false},
-    {"model.objective", Kind::text, "masked", "masked|causal", false},
-    {"model.geometry_bias", Kind::boolean, "true", "", false},
-    {"model.attend_positions", Kind::boolean, "false", "", false},
-    {"model.d_model", Kind::integer, "0", "", false},
-    {"model.layers", Kind::integer, "0", "", false},
-    {"model.heads", Kind::integer, "0", "", false},
-    {"model.kv_heads", Kind::integer, "0", "", false},
-    {"model.ffn", Kind::integer, "0", "", false},
-    {"train.steps", Kind::integer, "1000", "", true},
-    {"train.batch_size", Kind::integer, "16", "", false},
-    {"train.lr", Kind::real, "0.002", "", false},
-    {"train.warmup", Kind::integer, "50", "", false},
-    {"train.schedule", Kind::text, "cosine", "cosine|wsd", false},
-    {"train.cooldown", Kind::real, "0.2", "", false},
-    {"train.min_lr_ratio", Kind::real, "0.1", "", false},
-    {"train.weight_decay", Kind::real, "0.01", "", false},
-    {"train.grad_clip", Kind::real, "1.0", "", false},
-    {"train.density_loss_power", Kind::real, "0.5", "", false},
-    {"train.seed", Kind::integer, "0", "", false},
-    {"train.device", Kind::text, "cpu", "cpu|cuda|auto", false},
-    {"train.threads", Kind::integer, "0", "", false},
-    {"train.log_every", Kind::integer, "10", "", true},
-    {"eval.every", Kind::integer, "0", "", true},
-    {"eval.sets", Kind::list, "[val_200]", "", true},
-    {"eval.mode", Kind::text, "maskgit:1", "", true},
-    {"eval.decode", Kind::text, "median", "median|mean|argmax", true},
-    {"eval.batch_size", Kind::integer, "64", "", true},
-    {"checkpoint.every", Kind::integer, "200", "", true},
-    {"checkpoint.keep", Kind::integer, "2", "", true},
+    {"data.store", Kind::list, "[data/default.h5]", "", arm},
+    {"data.split_train", Kind::text, "train", "", arm},
+    {"data.patch", Kind::integer, "6", "", arm},
+    {"data.patches_per_mat", Kind::real, "64", "", arm},
+    {"data.weighting", Kind::text, "uniform", "uniform|electrons", arm},
+    {"data.weighting_mode", Kind::text, "sampling", "sampling|loss", arm},
+    {"data.electrons_from", Kind::text, "sum_z", "sum_z|grid", arm},
+    {"data.codec", Kind::text, "", "", arm},
+    {"data.codec_bins", Kind::integer, "256", "", arm},
+    {"data.max_len", Kind::integer, "1024", "", arm},
+    {"data.workers", Kind::integer, "1", "", operational},
+    {"data.cache_bytes", Kind::integer, "1073741824", "", operational},
+    {"model.preset", Kind::text, "tiny", "tiny|30M|200M", arm},
+    {"model.objective", Kind::text, "masked", "masked|causal", arm},
+    {"model.geometry_bias", Kind::boolean, "true", "", arm},
+    {"model.attend_positions", Kind::boolean, "false", "", arm},
+    {"model.d_model", Kind::integer, "0", "", arm},
+    {"model.layers", Kind::integer, "0", "", arm},
+    {"model.heads", Kind::integer, "0", "", arm},
+    {"model.kv_heads", Kind::integer, "0", "", arm},
+    {"model.ffn", Kind::integer, "0", "", arm},
+    {"train.steps", Kind::integer, "1000", "", length},
+    {"train.batch_size", Kind::integer, "16", "", arm},
+    {"train.lr", Kind::real, "0.002", "", arm},
+    {"train.warmup", Kind::integer, "50", "", arm},
+    {"train.schedule", Kind::text, "cosine", "cosine|wsd", arm},
+    {"train.cooldown", Kind::real, "0.2", "", arm},
+    {"train.min_lr_ratio", Kind::real, "0.1", "", arm},
+    {"train.weight_decay", Kind::real, "0.01", "", arm},
+    {"train.grad_clip", Kind::real, "1.0", "", arm},
+    {"train.density_loss_power", Kind::real, "0.5", "", arm},
+    {"train.seed", Kind::integer, "0", "", arm},
+    {"train.device", Kind::text, "cpu", "cpu|cuda|auto", arm},
+    {"train.threads", Kind::integer, "0", "", execution},
+    {"train.log_every", Kind::integer, "10", "", operational},
+    {"eval.every", Kind::integer, "0", "", operational},
+    {"eval.sets", Kind::list, "[val_200]", "", operational},
+    {"eval.mode", Kind::text, "maskgit:1", "", operational},
+    {"eval.decode", Kind::text, "median", "median|mean|argmax", operational},
+    {"eval.batch_size", Kind::integer, "64", "", operational},
+    {"checkpoint.every", Kind::integer, "200", "", operational},
+    {"checkpoint.keep", Kind::integer, "2", "", operational},
 };
+
+bool may_change_on_resume(KeyScope s) { return s == KeyScope::length || s == KeyScope::operational; }
+bool defines_the_arm(KeyScope s) { return s == KeyScope::arm || s == KeyScope::length; }
 
 const KeySpec& spec(const std::string& key) {
   for (const auto& s : kSchema)
@@ -242,8 +248,38 @@ std::vector<std::string> RunConfig::differences(const RunConfig& other) const {
 std::vector<std::string> RunConfig::resume_conflicts(const RunConfig& other) const {
   std::vector<std::string> keys;
   for (const auto& key : differences(other))
-    if (!spec(key).may_change_on_resume) keys.push_back(key + " (" + other.values_.at(key) + " -> " + values_.at(key) + ")");
+    if (!may_change_on_resume(spec(key).scope)) keys.push_back(key + " (" + other.values_.at(key) + " -> " + values_.at(key) + ")");
   return keys;
+}
+
+std::vector<std::string> RunConfig::arm_differences(const RunConfig& other) const {
+  std::vector<std::string> keys;
+  for (const auto& key : differences(other))
+    if (defines_the_arm(spec(key).scope)) keys.push_back(key);
+  return keys;
+}
+
+std::string RunConfig::resume_changeable_keys() {
+  // A section whose every key may change is named once, as "section.*".
+  std::string out, section;
+  bool whole = false;
+  std::vector<std::string> pending;
+  auto flush = [&] {
+    if (whole && !pending.empty()) pending = {section + ".*"};
+    for (const auto& k : pending) out += (out.empty() ? "" : ", ") + k;
+    pending.clear();
+  };
+  for (const auto& s : kSchema) {
+    const std::string key = s.key, sec = key.substr(0, key.find('.'));
+    if (sec != section) {
+      flush();
+      section = sec, whole = true;
+    }
+    if (may_change_on_resume(s.scope)) pending.push_back(key);
+    else whole = false;
+  }
+  flush();
+  return out;
 }
 
 }  // namespace rhotrain

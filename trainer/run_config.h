@@ -8,6 +8,15 @@
 
 namespace rhotrain {
 
+// What a key means when a run is resumed or compared with another run: one column of the schema, so resume
+// checks and matched-run checks cannot drift apart.
+enum class KeyScope {
+  arm,          // what is trained: fixed for the run's life, and equal between matched arms (but data.weighting)
+  length,       // train.steps: may grow on resume, but matched arms train equally long
+  execution,    // train.threads: fixed on resume (it changes how reductions round), free between arms
+  operational,  // logging, checkpoints, data loaders, evaluation: free on resume and between arms
+};
+
 class RunConfig {
  public:
   RunConfig();  // every key at its default
@@ -28,10 +37,14 @@ class RunConfig {
 
   // All keys in schema order, nested by section.
   std::string to_yaml() const;
-  // Keys whose values differ from `other`, leaving out those a resumed run may change (step count, logging).
-  std::vector<std::string> resume_conflicts(const RunConfig& other) const;
-  // Every key that differs (for comparing two runs).
+  // Every key whose value differs from `other`'s.
   std::vector<std::string> differences(const RunConfig& other) const;
+  // "key (saved -> now)" for each differing key a resumed run may not change; `other` is the saved config.
+  std::vector<std::string> resume_conflicts(const RunConfig& other) const;
+  // The differing keys that define what is trained: for two matched arms of the study, data.weighting alone.
+  std::vector<std::string> arm_differences(const RunConfig& other) const;
+  // The keys a resume may change, for messages ("train.steps, …, eval.*, checkpoint.*").
+  static std::string resume_changeable_keys();
 
  private:
   std::map<std::string, std::string> values_;  // canonical text per key

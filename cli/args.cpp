@@ -1,0 +1,39 @@
+#include "cli/args.h"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace rhotrain {
+
+cxxopts::ParseResult parse_command(cxxopts::Options& options, int argc, char** argv,
+                                   const std::vector<std::string>& positional) {
+  options.add_options()("h,help", "show this help");
+  if (!positional.empty()) options.parse_positional(positional);
+  auto result = options.parse(argc, argv);
+  if (result.count("help")) {
+    std::cout << options.help() << std::endl;
+    std::exit(0);
+  }
+  if (!result.unmatched().empty())
+    throw cxxopts::exceptions::exception("unexpected argument '" + result.unmatched().front() + "'");
+  return result;
+}
+
+void add_config_overrides(cxxopts::Options& options, bool with_weighting) {
+  if (with_weighting) options.add_options()("weighting", "shorthand for data.weighting", cxxopts::value<std::string>());
+  options.add_options()
+      ("steps", "shorthand for train.steps", cxxopts::value<int64_t>())
+      ("set", "override a key: section.key=value (repeatable)", cxxopts::value<std::vector<std::string>>());
+}
+
+RunConfig run_config_from(const std::string& path, const cxxopts::ParseResult& r) {
+  RunConfig config;
+  config.merge_file(path);
+  if (r.count("weighting")) config.set("data.weighting", r["weighting"].as<std::string>(), "--weighting");
+  if (r.count("steps")) config.set("train.steps", std::to_string(r["steps"].as<int64_t>()), "--steps");
+  if (r.count("set"))
+    for (const auto& s : r["set"].as<std::vector<std::string>>()) config.set(s, "--set");
+  return config;
+}
+
+}  // namespace rhotrain

@@ -1,0 +1,64 @@
+// rhotrain: one binary, one subcommand per job: data preparation, tokenization, training, logs.
+// Every error from any layer arrives here as an exception and leaves as one line and exit code 1.
+#include <cstring>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"synth", rhotrain::cmd_synth, "generate the synthetic default dataset into a store"},
+    {"import", rhotrain::cmd_import, "import CHGCAR / Gaussian cube files into a store"},
+    {"export", rhotrain::cmd_export, "write a stored material as CHGCAR or cube"},
+    {"split", rhotrain::cmd_split, "write seeded train / val / val_200 splits"},
+    {"info", rhotrain::cmd_info, "summarise a store: splits, atoms, grids, electrons"},
+    {"fit-codec", rhotrain::cmd_fit_codec, "fit the LMQ density codec and print its floor"},
+    {"tokenize", rhotrain::cmd_tokenize, "one v3 token sequence as JSON, or a bulk .npy export"},
+    {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
+    {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
+    {"eval", rhotrain::cmd_eval, "evaluate a checkpoint (or the oracle) on a set"},
+    {"experiment", rhotrain::cmd_experiment, "the whole study: data, Phase 0, both runs, report"},
+    {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3"},
+    {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
+};
+
+void usage(std::ostream& os) {
+  os << "usage: rhotrain <command> [options]   (rhotrain <command> --help for its options)\n\ncommands:\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(11 - std::strlen(c.name), ' ') << c.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    std::string prog = std::string("rhotrain ") + c.name;
+    argv[1] = prog.data();
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const cxxopts::exceptions::exception& e) {
+      std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
+      return 2;
+    } catch (const std::exception& e) {
+      // One line: LibTorch errors append a C++ backtrace after the first line.
+      const std::string what = e.what();
+      std::cerr << "rhotrain " << c.name << ": error: " << what.substr(0, what.find('\n')) << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "rhotrain: error: unknown command '" << argv[1] << "'\n";
+  usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,38 @@
+// rhotrain split: seeded train / val / val_200 splits written into a store (the first file of several).
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "materials/splits.h"
+#include "materials/store.h"
+
+namespace rhotrain {
+
+int cmd_split(int argc, char** argv) {
+  cxxopts::Options opts("rhotrain split", "Write seeded train / val / val_200 splits into a store.");
+  opts.add_options()
+      ("stores", "store file(s); splits are written into the first", cxxopts::value<std::vector<std::string>>())
+      ("val-fraction", "share of materials in val", cxxopts::value<double>()->default_value("0.1"))
+      ("seed", "shuffle seed", cxxopts::value<uint64_t>()->default_value("0"));
+  opts.positional_help("STORE...");
+  auto r = parse_command(opts, argc, argv, {"stores"});
+  const auto paths = expand_store_paths(required<std::vector<std::string>>(r, "stores"));
+  const Splits s = make_splits(MaterialStore(paths, 0).ids(), r["val-fraction"].as<double>(), r["seed"].as<uint64_t>());
+  // Every shard loses its old copies of these splits; the first holds the new ones.
+  for (size_t i = 0; i < paths.size(); ++i)
+    update_store(paths[i], [&](StoreWriter& w) {
+      for (const char* name : {"train", "val", "val_200"}) w.remove_split(name);
+      if (i == 0) {
+        w.write_split("train", s.train);
+        w.write_split("val", s.val);
+        w.write_split("val_200", s.val_200);
+      }
+    });
+  std::cout << "splits written to " << paths.front() << ": train=" << s.train.size() << " val=" << s.val.size()
+            << " val_200=" << s.val_200.size() << " (seed " << r["seed"].as<uint64_t>() << ")\n";
+  if (s.val.size() < kFixedEvalSize)
+    std::cout << "note: val has only " << s.val.size() << " materials, so val_200 holds all of them\n";
+  return 0;
+}
+
+}  // namespace rhotrain

@@ -1,0 +1,139 @@
+#include "common/files.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace rhotrain {
+
+std::string read_text_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
+  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files unchanged
+  if (!f) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  gzbuffer(f, 1 << 18);
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int code = 0;
+      std::string msg = gzerror(f, &code);
+      gzclose(f);
+      throw Error(path + ": read error (" + msg + ")");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  gzclose(f);
+  return out;
+}
+
+PendingFile::PendingFile(std::string final_path)
+    : final_(std::move(final_path)), temp_(final_ + ".tmp-" + std::to_string(::getpid())) {
+  std::error_code ec;
+  std::filesystem::remove_all(temp_, ec);
+}
+
+PendingFile::~PendingFile() {
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_, ec);
+  }
+}
+
+void PendingFile::commit() {
+  std::error_code ec;
+  std::filesystem::rename(temp_, final_, ec);
+  if (ec) throw Error(final_ + ": cannot rename temporary file into place (" + ec.message() + ")");
+  committed_ = true;
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  PendingFile pending(path);
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (gz) {
+    gzFile f = gzopen(pending.temp_path().c_str(), "wb6");
+    if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
+    const bool ok = gzwrite(f, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size());
+    if (gzclose(f) != Z_OK || !ok) throw Error(path + ": write failed");
+  } else {
+    FILE* f = std::fopen(pending.temp_path().c_str(), "wb");
+    if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !ok) throw Error(path + ": write failed");
+  }
+  pending.commit();
+}
+
+TextCursor::TextCursor(std::string text, std::string path) : text_(std::move(text)), path_(std::move(path)) {}
+
+void TextCursor::fail(const std::string& problem) const {
+  throw Error(path_ + ":" + std::to_string(line_no_) + ": " + problem);
+}
+
+std::vector<double> TextCursor::numbers_in(std::string_view line, size_t n, const char* what) {
+  std::istringstream is{std::string(line)};
+  std::vector<double> v(n);
+  for (size_t i = 0; i < n; ++i)
+    if (!(is >> v[i]))
+      fail(std::string("expected ") + std::to_string(n) + " numbers for " + what + ", got '" + std::string(line) + "'");
+  return v;
+}
+
+std::string_view TextCursor::line(const char* what) {
+  if (at_end()) {
+    ++line_no_;
+    fail(std::string("unexpected end of file (expected ") + what + ")");
+  }
+  size_t end = text_.find('\n', pos_);
+  if (end == std::string::npos) end = text_.size();
+  std::string_view l(text_.data() + pos_, end - pos_);
+  if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+  pos_ = end + 1;
+  ++line_no_;
+  return l;
+}
+
+void TextCursor::numbers(size_t count, float* out, double scale, const char* what) {
+  const char* p = text_.data() + pos_;
+  const char* end = text_.data() + text_.size();
+  size_t got = 0;
+  if (p < end) ++line_no_;  // numbers start on a fresh line
+  while (got < count) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+      if (*p == '\n') ++line_no_;
+      ++p;
+    }
+    if (p >= end) {
+      pos_ = text_.size();
+      fail(std::string("file ends after ") + std::to_string(got) + " of " + std::to_string(count) + " " + what +
+           " values (truncated?)");
+    }
+    double v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || (next < end && !std::isspace(static_cast<unsigned char>(*next)))) {
+      const char* tok_end = p;
+      while (tok_end < end && !std::isspace(static_cast<unsigned char>(*tok_end))) ++tok_end;
+      pos_ = static_cast<size_t>(p - text_.data());
+      fail(std::string("non-numeric ") + what + " value '" + std::string(p, tok_end) + "' (value " +
+           std::to_string(got + 1) + " of " + std::to_string(count) + ")");
+    }
+    out[got++] = static_cast<float>(v * scale);
+    p = next;
+  }
+  // Leave the cursor at the start of the next line so line() continues after the block.
+  while (p < end && *p != '\n') ++p;
+  pos_ = static_cast<size_t>(p - text_.data());
+  if (p < end) ++pos_;
+}
+
+}  // namespace rhotrain

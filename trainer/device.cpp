@@ -1,0 +1,29 @@
+#include "trainer/device.h"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/error.h"
+
+namespace rhotrain {
+
+c10::Device pick_device(const std::string& name) {
+  if (name == "cuda" || (name == "auto" && torch::cuda::is_available())) {
+    if (!torch::cuda::is_available()) throw Error("train.device=cuda but no CUDA device is available to LibTorch");
+    return c10::Device(c10::kCUDA);
+  }
+  return c10::Device(c10::kCPU);
+}
+
+void configure_threads(int64_t requested) {
+  const int n = requested > 0 ? static_cast<int>(requested) : std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(n);
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);
+}
+
+}  // namespace rhotrain

@@ -1,0 +1,45 @@
+#include "trainer/loss.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/random.h"
+
+namespace rhotrain {
+
+at::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slots, uint64_t seed) {
+  auto hidden = at::zeros({static_cast<int64_t>(positions.size()), slots}, at::kBool);
+  auto h = hidden.accessor<bool, 2>();
+  std::vector<int64_t> order(static_cast<size_t>(slots));
+  for (size_t r = 0; r < positions.size(); ++r) {
+    Rng rng(mix_seed(mix_seed(seed, 0x6d61736b), positions[r]));
+    const double ratio = std::cos(M_PI / 2 * rng.uniform());
+    const int64_t count = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(ratio * slots)), 1, slots);
+    std::iota(order.begin(), order.end(), 0);
+    for (int64_t i = 0; i < count; ++i) {  // partial Fisher–Yates: the first `count` of a random order
+      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(i) + rng.below(static_cast<uint64_t>(slots - i))]);
+      h[static_cast<int64_t>(r)][order[static_cast<size_t>(i)]] = true;
+    }
+  }
+  return hidden;
+}
+
+// Levels are clamped at a tiny positive value: a codec fitted on real densities can have a level ≤ 0.
+DensityLoss::DensityLoss(const LmqCodec& codec, double power, c10::Device device)
+    : bin_weight_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).clamp_min(1e-12).pow(power).to(device)) {}
+
+at::Tensor DensityLoss::operator()(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& hidden,
+                                   const at::Tensor& loss_weight) const {
+  const int64_t B = targets.size(0), slots = targets.size(1);
+  auto scored = hidden.defined() ? hidden.to(at::kFloat) : at::ones({B, slots}, targets.options().dtype(at::kFloat));
+  auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape(-1), {}, at::Reduction::None)
+                .view({B, slots});
+  scored = scored * bin_weight_.index({targets});
+  auto per_sequence = (ce * scored).sum(1) / scored.sum(1);
+  return (per_sequence * loss_weight.to(logits.device())).mean();
+}
+
+}  // namespace rhotrain

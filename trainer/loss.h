@@ -1,0 +1,32 @@
+// The training objective: which density slots a masked model must predict in each sequence, and the loss —
+// each slot's cross-entropy weighted by ρ^p of its true density, averaged per sequence, then over the batch.
+#pragma once
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "sampler/lmq_codec.h"
+
+namespace rhotrain {
+
+// MaskGIT training mask [B, P³] bool: per sequence a ratio γ = cos(π/2·r), r ~ U(0,1), of its density slots
+// hidden. Drawn from each sequence's stream position, so it is the same whatever the batch size, rank or resume.
+at::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slots, uint64_t seed);
+
+// NMAE counts absolute errors, so a voxel's miss matters in proportion to its density: weighting each slot's
+// cross-entropy by ρ^p (p = train.density_loss_power, 0 = plain cross-entropy) spends the model where NMAE looks.
+class DensityLoss {
+ public:
+  DensityLoss(const LmqCodec& codec, double power, c10::Device device);
+  // logits [B, P³, bins], targets [B, P³] bins, hidden [B, P³] bool (masked objective: only hidden slots are
+  // scored) or undefined (causal: every slot), loss_weight [B] (w_i / mean(w) in loss-weighting mode, else 1).
+  at::Tensor operator()(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& hidden,
+                        const at::Tensor& loss_weight) const;
+
+ private:
+  at::Tensor bin_weight_;  // [bins] ρ^p of each bin's level
+};
+
+}  // namespace rhotrain

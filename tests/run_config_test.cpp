@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "tests/test_support.h"
 #include "trainer/run_config.h"
+#include "trainer/settings.h"
 
 namespace rhotrain {
 namespace {
@@ -70,6 +71,54 @@ TEST(RunConfig, ResumeMayChangeStepsAndLoggingOnly) {
   ASSERT_EQ(c.size(), 2u);
   EXPECT_NE(c[0].find("data.weighting"), std::string::npos);
   EXPECT_NE(c[1].find("train.lr"), std::string::npos);
+}
+
+TEST(RunConfig, MatchedArmsMayDifferInOperationalKeysAndThreadsButNotInSteps) {
+  RunConfig a, b;
+  b.set("data.weighting=electrons", "--set");
+  b.set("train.threads=1", "--set");
+  b.set("eval.batch_size=8", "--set");
+  b.set("checkpoint.every=7", "--set");
+  EXPECT_EQ(a.arm_differences(b), std::vector<std::string>{"data.weighting"});
+  b.set("train.steps=5", "--set");
+  EXPECT_EQ(a.arm_differences(b), (std::vector<std::string>{"data.weighting", "train.steps"}));
+  // Threads change how reductions round, so a resume keeps them; steps may grow.
+  EXPECT_EQ(b.resume_conflicts(a).size(), 2u);
+  EXPECT_EQ(RunConfig::resume_changeable_keys(),
+            "data.workers, data.cache_bytes, train.steps, train.log_every, eval.*, checkpoint.*");
+}
+
+TEST(RunSettings, TypeEveryKeyOfTheExperimentConfig) {
+  RunConfig c;
+  c.merge_file(kConfigs + "experiment.yaml");
+  c.set("model.kv_heads=2", "--set");
+  c.set("train.schedule=wsd", "--set");
+  const RunSettings s = run_settings(c);
+  EXPECT_EQ(s.data.patch, 6);
+  EXPECT_EQ(s.data.plan.weighting, "uniform");
+  EXPECT_EQ(s.data.plan.seed, 0u);
+  EXPECT_EQ(s.model.preset, "tiny");
+  const ModelConfig m = s.model.for_codec(256);
+  EXPECT_EQ(m.d_model, 96);  // the tiny preset
+  EXPECT_EQ(m.heads, 4);
+  EXPECT_EQ(m.kv_heads, 2);  // an explicit key over the preset
+  EXPECT_EQ(m.patch, 6);
+  EXPECT_EQ(m.vocab, 2186 + 256);
+  EXPECT_EQ(s.train.steps, 9000);
+  EXPECT_DOUBLE_EQ(s.train.lr, 0.006);
+  EXPECT_TRUE(s.train.wsd);
+  EXPECT_EQ(s.eval.sets, std::vector<std::string>{"val_200"});
+  EXPECT_EQ(s.eval.batch, 64);  // eval.batch_size's default reaches every evaluation
+  EXPECT_EQ(s.checkpoint.every, 1000);
+}
+
+TEST(RunSettings, RefuseAShapeTheModelCannotTake) {
+  RunConfig c;
+  c.set("model.heads=5", "--set");
+  EXPECT_NE(error_of([&] { run_settings(c); }).find("heads must divide d_model"), std::string::npos);
+  RunConfig d;
+  d.set("train.batch_size=0", "--set");
+  EXPECT_NE(error_of([&] { run_settings(d); }).find("must be positive"), std::string::npos);
 }
 
 }  // namespace

@@ -113,7 +113,7 @@ void load_model(const std::string& dir, DensityTransformer& model) {
     // Parameter names follow the module tree (blocks.0.q.weight, …); checkpoints written before it (layer0_q.weight)
     // or for another model shape lack some of them.
     const std::string what = e.what_without_backtrace();
-    const size_t missing = what.find("No such serialized tensor");
+    const size_t missing = what.find("No such serialized");
     if (missing != std::string::npos)
       throw Error(path + ": " + what.substr(missing, what.find('\n', missing) - missing) +
                   ": the checkpoint is of another model shape, or from a rhotrain older than its module tree (retrain it)");

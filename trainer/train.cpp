@@ -136,6 +136,34 @@ int64_t parameter_count(DensityTransformer& model) {
   return n;
 }
 
+// ---- the run directory
+
+// The resolved config and a one-line summary of the run on stderr; for a fresh run, the same in the event file.
+void announce_run(const std::string& run_dir, const std::string& resolved, const RunSettings& s, const TrainingData& data,
+                  DensityTransformer& model, torch::Device device, const std::optional<std::string>& resume_from,
+                  EventWriter& events) {
+  const TrainSettings& t = s.train;
+  const ModelConfig& m = model->config();
+  const int64_t n_params = parameter_count(model);
+  const uint64_t total_sequences = static_cast<uint64_t>(t.steps) * static_cast<uint64_t>(t.batch_size);
+  std::fprintf(stderr, "%s", ("--- resolved config (" + run_dir + "/config.yaml)\n" + resolved).c_str());
+  std::fprintf(stderr,
+               "run: %s | %zu training materials, weighting %s (%s), T = %zu patches/epoch | model %.2fM parameters "
+               "(d=%d, layers %d, heads %d, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
+               "| device %s, %d threads%s\n",
+               run_dir.c_str(), data.set.ids.size(), s.data.plan.weighting.c_str(), weighting_mode_name(s.data.plan.mode),
+               data.set.plan->epoch_size(), n_params / 1e6, m.d_model, m.layers, m.heads, m.geometry_bias ? "on" : "off",
+               static_cast<long long>(t.steps), static_cast<long long>(t.batch_size),
+               static_cast<unsigned long long>(total_sequences),
+               static_cast<double>(total_sequences) / static_cast<double>(data.set.plan->epoch_size()), device.str().c_str(),
+               torch::get_num_threads(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
+  if (resume_from) return;
+  events.text("config", 0, "```\n" + resolved + "```");
+  events.histogram("data/patches_per_material", 0, data.set.plan->expected_counts());
+  events.scalar("budget/total_sequences", 0, static_cast<double>(total_sequences));
+  events.scalar("model/parameters", 0, static_cast<double>(n_params));
+}
+
 // ---- one step
 
 struct StepResult {
@@ -257,25 +285,7 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume,
   EventWriter events(run_dir, state.events_file, state.events_bytes);
   state.events_file = events.file_name();
 
-  const int64_t n_params = parameter_count(model);
-  const uint64_t total_sequences = static_cast<uint64_t>(t.steps) * static_cast<uint64_t>(t.batch_size);
-  std::fprintf(stderr, "%s", ("--- resolved config (" + run_dir + "/config.yaml)\n" + resolved).c_str());
-  std::fprintf(stderr,
-               "run: %s | %zu training materials, weighting %s (%s), T = %zu patches/epoch | model %.2fM parameters "
-               "(d=%d, layers %d, heads %d, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
-               "| device %s, %d threads%s\n",
-               run_dir.c_str(), data.set.ids.size(), s.data.plan.weighting.c_str(), weighting_mode_name(s.data.plan.mode),
-               data.set.plan->epoch_size(), n_params / 1e6, model_cfg.d_model, model_cfg.layers, model_cfg.heads,
-               model_cfg.geometry_bias ? "on" : "off", static_cast<long long>(t.steps), static_cast<long long>(t.batch_size),
-               static_cast<unsigned long long>(total_sequences),
-               static_cast<double>(total_sequences) / static_cast<double>(data.set.plan->epoch_size()), device.str().c_str(),
-               torch::get_num_threads(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
-  if (!resume_from) {
-    events.text("config", 0, "```\n" + resolved + "```");
-    events.histogram("data/patches_per_material", 0, data.set.plan->expected_counts());
-    events.scalar("budget/total_sequences", 0, static_cast<double>(total_sequences));
-    events.scalar("model/parameters", 0, static_cast<double>(n_params));
-  }
+  announce_run(run_dir, resolved, s, data, model, device, resume_from, events);
   if (state.step >= t.steps) {
     std::fprintf(stderr, "run already at step %lld of %lld: nothing to do\n", static_cast<long long>(state.step),
                  static_cast<long long>(t.steps));

@@ -11,12 +11,24 @@ cxxopts::ParseResult parse_command(cxxopts::Options& options, int argc, char** a
   if (!positional.empty()) options.parse_positional(positional);
   auto result = options.parse(argc, argv);
   if (result.count("help")) {
-    std::cout << options.help() << std::endl;
+    std::vector<std::string> shown;
+    for (const auto& g : options.groups())
+      if (g != kAliases) shown.push_back(g);
+    std::cout << options.help(shown) << std::endl;
     std::exit(0);
   }
   if (!result.unmatched().empty())
     throw cxxopts::exceptions::exception("unexpected argument '" + result.unmatched().front() + "'");
   return result;
+}
+
+std::string choice(const std::string& name, const std::string& value, const std::vector<std::string>& choices) {
+  std::string known;
+  for (const auto& c : choices) {
+    if (c == value) return value;
+    known += (known.empty() ? "" : "|") + c;
+  }
+  throw UsageError("--" + name + " must be one of " + known + ", not '" + value + "'");
 }
 
 void add_config_overrides(cxxopts::Options& options, bool with_weighting) {

@@ -3,24 +3,39 @@
 // Subcommands throw rhotrain::Error (or a cxxopts error) on bad input; main() turns that into one line.
 #pragma once
 #include <cxxopts.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "trainer/run_config.h"
 
 namespace rhotrain {
 
 // Parses argv (argv[0] = "rhotrain <command>"); prints help and exits 0 on --help; rejects unknown
-// flags and, unless `positional` names one, stray positional arguments.
+// flags and, unless `positional` names one, stray positional arguments. Options in the group kAliases are
+// accepted but left out of --help: older spellings of a flag that kept working.
 cxxopts::ParseResult parse_command(cxxopts::Options& options, int argc, char** argv,
                                    const std::vector<std::string>& positional = {});
+constexpr const char* kAliases = "aliases";
 
-// The value of a required option; throws "--name is required" when it is absent.
+// The value of --name, or of its older spelling `alias` (when given), or nothing.
 template <typename T>
-T required(const cxxopts::ParseResult& r, const std::string& name) {
-  if (!r.count(name)) throw cxxopts::exceptions::exception("--" + name + " is required");
-  return r[name].as<T>();
+std::optional<T> given(const cxxopts::ParseResult& r, const std::string& name, const std::string& alias = "") {
+  if (r.count(name)) return r[name].as<T>();
+  if (!alias.empty() && r.count(alias)) return r[alias].as<T>();
+  return std::nullopt;
 }
+
+// given(), for a flag that must be there; throws UsageError "--name is required" otherwise.
+template <typename T>
+T required(const cxxopts::ParseResult& r, const std::string& name, const std::string& alias = "") {
+  if (auto v = given<T>(r, name, alias)) return *v;
+  throw UsageError("--" + name + " is required");
+}
+
+// `value` of flag --name when it is one of `choices`; throws UsageError naming them otherwise.
+std::string choice(const std::string& name, const std::string& value, const std::vector<std::string>& choices);
 
 // Adds --steps and --set (and --weighting when `with_weighting`), the overrides of a run config.
 void add_config_overrides(cxxopts::Options& options, bool with_weighting);

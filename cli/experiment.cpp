@@ -17,7 +17,7 @@ int cmd_experiment(int argc, char** argv) {
   add_config_overrides(opts, false);
   opts.add_options()
       ("fixtures", "real-DFT fixtures to score both models on ('' to skip)",
-       cxxopts::value<std::string>()->default_value("../shared/fixtures"));
+       cxxopts::value<std::string>()->default_value("data/fixtures"));
   auto r = parse_command(opts, argc, argv);
   const auto t0 = std::chrono::steady_clock::now();
   const std::string config_path = r["config"].as<std::string>();

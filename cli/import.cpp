@@ -1,5 +1,6 @@
-// rhotrain import: CHGCAR or Gaussian cube files (also .gz) into a store. Every file is parsed before the store is
-// touched, and the store is changed through a copy renamed into place, so a bad file leaves it as it was.
+// rhotrain import: CHGCAR or Gaussian cube files (also .gz) into a store, each read as what it looks like unless
+// --format says. Every file is parsed before the store is touched, and the store is changed through a copy renamed
+// into place, so a bad file leaves it as it was.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -10,8 +11,9 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/text.h"
 #include "materials/chgcar.h"
-#include "materials/cube.h"
+#include "materials/density_file.h"
 #include "materials/store.h"
 
 namespace rhotrain {
@@ -41,6 +43,18 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// --species names the types of VASP 4 files; a file that names its own says so, and a different --species is
+// worth a note rather than silence.
+void warn_if_species_ignored(const std::string& path, const std::vector<std::string>& species) {
+  if (species.empty() || sniff_density_format(path) != DensityFormat::chgcar) return;
+  const auto own = chgcar_species_line(path);
+  if (!own || *own == species) return;
+  std::string names;
+  for (const auto& s : *own) names += (names.empty() ? "" : ",") + s;
+  std::fprintf(stderr, "note: %s names its species (%s); --species is for VASP 4 files and is ignored here\n", path.c_str(),
+               names.c_str());
+}
+
 std::string grid_text(const Grid& g) {
   return std::to_string(g[0]) + "x" + std::to_string(g[1]) + "x" + std::to_string(g[2]);
 }
@@ -50,8 +64,8 @@ std::string grid_text(const Grid& g) {
 int cmd_import(int argc, char** argv) {
   cxxopts::Options opts("rhotrain import", "Import CHGCAR or Gaussian cube files (also .gz) into a store.");
   opts.add_options()
-      ("format", "chgcar | cube", cxxopts::value<std::string>())
-      ("out", "store file to create or extend", cxxopts::value<std::string>())
+      ("format", "chgcar | cube (default: what each file looks like)", cxxopts::value<std::string>())
+      ("o,out", "store file to create or extend", cxxopts::value<std::string>())
       ("species", "species of a VASP 4 file without a species line, in order (e.g. Cu or Ti,O)",
        cxxopts::value<std::string>()->default_value(""))
       ("id-from", "regex applied to each path; the id is its first capture group (or the whole match)",
@@ -60,17 +74,21 @@ int cmd_import(int argc, char** argv) {
       ("files", "input files", cxxopts::value<std::vector<std::string>>());
   opts.positional_help("FILES...");
   auto r = parse_command(opts, argc, argv, {"files"});
-  const std::string format = required<std::string>(r, "format");
+  std::optional<DensityFormat> format;
+  if (r.count("format"))
+    format = choice("format", r["format"].as<std::string>(), {"chgcar", "cube"}) == "cube" ? DensityFormat::cube
+                                                                                          : DensityFormat::chgcar;
   const std::string out = required<std::string>(r, "out");
-  const auto files = required<std::vector<std::string>>(r, "files");
-  if (format != "chgcar" && format != "cube") throw Error("--format must be chgcar or cube, not '" + format + "'");
+  if (!r.count("files")) throw UsageError("no input files given: rhotrain import --out STORE FILES...");
+  const auto files = r["files"].as<std::vector<std::string>>();
   const auto species = split_list(r["species"].as<std::string>());
   const bool overwrite = r.count("overwrite") > 0;
 
   std::vector<Material> materials;
   std::map<std::string, std::string> file_of_id;
   for (const auto& f : files) {
-    Material m = format == "chgcar" ? read_chgcar(f, species) : read_cube(f);
+    Material m = read_density_file(f, format, species);
+    warn_if_species_ignored(f, species);
     m.id = id_for(f, r["id-from"].as<std::string>());
     auto [it, inserted] = file_of_id.emplace(m.id, f);
     if (!inserted) throw Error(f + ": id '" + m.id + "' is also the id of " + it->second + " (use --id-from)");
@@ -89,7 +107,7 @@ int cmd_import(int argc, char** argv) {
                   m.id.c_str(), m.n_atoms(), grid_text(m.grid).c_str(), m.n_electrons_grid, m.n_electrons);
     std::cout << line;
   }
-  std::cout << "store " << out << " updated (" << materials.size() << " materials)\n";
+  std::cout << "store " << out << " updated (" << count_of(materials.size(), "material") << ")\n";
   return 0;
 }
 

@@ -1,10 +1,14 @@
 // rhotrain: one binary, one subcommand per job: data preparation, tokenization, training, logs.
-// Every error from any layer arrives here as an exception and leaves as one line and exit code 1.
+// Every error from any layer arrives here as an exception and leaves as one line: exit code 2 for a command line
+// the command cannot take, 1 for anything else.
+#include <torch/version.h>
+
 #include <cstring>
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/error.h"
 
 namespace {
 
@@ -31,7 +35,8 @@ const Command kCommands[] = {
 };
 
 void usage(std::ostream& os) {
-  os << "usage: rhotrain <command> [options]   (rhotrain <command> --help for its options)\n\ncommands:\n";
+  os << "usage: rhotrain <command> [options]   (rhotrain <command> --help for its options; rhotrain --version)\n\n"
+        "commands:\n";
   for (const auto& c : kCommands) os << "  " << c.name << std::string(11 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
 
@@ -42,6 +47,10 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::cout << "rhotrain " << RHOTRAIN_VERSION << " (LibTorch " << TORCH_VERSION << ")\n";
+    return 0;
+  }
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     std::string prog = std::string("rhotrain ") + c.name;
@@ -51,10 +60,16 @@ int main(int argc, char** argv) {
     } catch (const cxxopts::exceptions::exception& e) {
       std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
       return 2;
+    } catch (const rhotrain::UsageError& e) {
+      std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
+      return 2;
     } catch (const std::exception& e) {
       // One line: LibTorch errors append a C++ backtrace after the first line.
       const std::string what = e.what();
       std::cerr << "rhotrain " << c.name << ": error: " << what.substr(0, what.find('\n')) << "\n";
+      return 1;
+    } catch (...) {
+      std::cerr << "rhotrain " << c.name << ": error: an exception that is not a std::exception (a library's own type)\n";
       return 1;
     }
   }

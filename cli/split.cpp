@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/text.h"
 #include "materials/splits.h"
 #include "materials/store.h"
 
@@ -31,7 +32,7 @@ int cmd_split(int argc, char** argv) {
   std::cout << "splits written to " << paths.front() << ": train=" << s.train.size() << " val=" << s.val.size()
             << " val_200=" << s.val_200.size() << " (seed " << r["seed"].as<uint64_t>() << ")\n";
   if (s.val.size() < kFixedEvalSize)
-    std::cout << "note: val has only " << s.val.size() << " materials, so val_200 holds all of them\n";
+    std::cout << "note: val has only " << count_of(s.val.size(), "material") << ", so val_200 holds all of them\n";
   return 0;
 }
 

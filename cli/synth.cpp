@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/text.h"
 #include "materials/splits.h"
 #include "materials/store_summary.h"
 #include "materials/synthetic.h"
@@ -38,7 +39,7 @@ int cmd_synth(int argc, char** argv) {
     std::fprintf(stderr, "synth: %zu/%zu materials (%.1f s)\n", done, total, s);
   });
   if (spec.n_val < kFixedEvalSize)
-    std::cout << "note: val has only " << spec.n_val << " materials, so val_200 holds all of them\n";
+    std::cout << "note: val has only " << count_of(spec.n_val, "material") << ", so val_200 holds all of them\n";
   std::cout << store_summary(MaterialStore({out}, 0));
   return 0;
 }

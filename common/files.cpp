@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -15,15 +16,16 @@
 
 namespace rhotrain {
 
-std::string read_text_file(const std::string& path) {
+std::string read_text_file(const std::string& path, size_t max_bytes) {
   if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
+  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, not a file");
   gzFile f = gzopen(path.c_str(), "rb");  // reads plain files unchanged
   if (!f) throw Error(path + ": cannot open (" + std::strerror(errno) + ")");
   gzbuffer(f, 1 << 18);
   std::string out;
   char buf[1 << 16];
-  for (;;) {
-    int n = gzread(f, buf, sizeof buf);
+  while (out.size() < max_bytes) {
+    int n = gzread(f, buf, static_cast<unsigned>(std::min(sizeof buf, max_bytes - out.size())));
     if (n < 0) {
       int code = 0;
       std::string msg = gzerror(f, &code);

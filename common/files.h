@@ -8,8 +8,9 @@
 
 namespace rhotrain {
 
-// Whole file as text; gzip-compressed files are inflated. Throws Error("<path>: ...").
-std::string read_text_file(const std::string& path);
+// The file as text (its first `max_bytes` only, when given); gzip-compressed files are inflated.
+// Throws Error("<path>: ...") when it is missing, a directory or unreadable.
+std::string read_text_file(const std::string& path, size_t max_bytes = static_cast<size_t>(-1));
 
 // Writes text to `path` atomically (temp name + rename); gzip-compresses when path ends in ".gz".
 void write_text_file_atomic(const std::string& path, const std::string& text);

@@ -28,6 +28,16 @@ bool is_integer(const std::string& w) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> chgcar_species_line(const std::string& path) {
+  std::istringstream head(read_text_file(path, 4096));
+  std::string line;
+  for (int i = 0; i < 6 && std::getline(head, line); ++i) {
+  }
+  auto words = split_words(line);
+  if (words.empty() || is_integer(words[0])) return std::nullopt;
+  return words;
+}
+
 Material read_chgcar(const std::string& path, const std::vector<std::string>& species) {
   TextCursor in(read_text_file(path), path);
   Material m;

@@ -97,10 +97,22 @@ std::unique_ptr<H5::H5File> open_store_file(const std::string& path, unsigned fl
   }
   H5::Group root = file->openGroup("/");
   if (!root.attrExists("format")) throw Error(path + ": not a rhotrain store (no 'format' attribute)");
-  const std::string format = read_string_attr(root, "format");
+  // Attributes of the wrong type make HDF5 throw its own exceptions: turn them into the one-line errors.
+  auto attribute = [&](const char* name, const char* expected, auto read) {
+    try {
+      return read();
+    } catch (const H5::Exception&) {
+      throw Error(path + ": the store's '" + name + "' attribute is not " + expected);
+    }
+  };
+  const std::string format = attribute("format", "a string", [&] { return read_string_attr(root, "format"); });
   if (format != kStoreFormat)
     throw Error(path + ": not a rhotrain store (format attribute is '" + format + "', expected '" + kStoreFormat + "')");
-  const int version = root.attrExists("version") ? read_scalar_attr<int>(root, "version", H5::PredType::NATIVE_INT) : 0;
+  if (root.attrExists("version") && root.openAttribute("version").getTypeClass() != H5T_INTEGER)
+    throw Error(path + ": the store's 'version' attribute is not an integer");
+  const int version = root.attrExists("version")
+                          ? attribute("version", "an integer", [&] { return read_scalar_attr<int>(root, "version", H5::PredType::NATIVE_INT); })
+                          : 0;
   if (version > kStoreVersion)
     throw Error(path + ": store version " + std::to_string(version) + " is newer than this rhotrain supports (" +
                 std::to_string(kStoreVersion) + ")");

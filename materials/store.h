@@ -1,4 +1,4 @@
-// The HDF5 material store (format "rhotrain-store", version 1; layout in shared/DESIGN.md).
+// The HDF5 material store (format "rhotrain-store", version 1; layout in docs/design.md).
 // StoreWriter builds or extends one file; MaterialStore reads one or more files (shards) by material id,
 // including single P×P×P periodic patches through a bounded LRU cache of HDF5 chunks.
 #pragma once

@@ -1,18 +1,31 @@
 #include "metrics/eval_record.h"
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/text.h"
 
 namespace rhotrain {
 namespace {
 
 using nlohmann::json;
 
-json interval(const Interval& i) { return {{"value", i.value}, {"ci95", {i.lo, i.hi}}}; }
-Interval interval(const json& j) { return {j.at("value"), j.at("ci95").at(0), j.at("ci95").at(1)}; }
+// A statistic that is not available (an empty decile) is NaN in memory and null in JSON.
+json number(double x) { return std::isnan(x) ? json(nullptr) : json(x); }
+double number(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
+
+json interval(const Interval& i) {
+  if (!available(i)) return nullptr;
+  return {{"value", i.value}, {"ci95", {i.lo, i.hi}}};
+}
+Interval interval(const json& j) {
+  if (j.is_null()) return not_available();
+  return {j.at("value"), j.at("ci95").at(0), j.at("ci95").at(1)};
+}
 
 }  // namespace
 
@@ -20,7 +33,8 @@ std::string eval_record_json(const EvalRecord& r) {
   const Aggregates& a = r.aggregates;
   json deciles = json::array();
   for (const auto& d : a.deciles)
-    deciles.push_back({{"n_e_min", d.n_e_min}, {"n_e_max", d.n_e_max}, {"count", d.count}, {"per_mat_mean", interval(d.per_mat_mean)}});
+    deciles.push_back({{"n_e_min", number(d.n_e_min)}, {"n_e_max", number(d.n_e_max)}, {"count", d.count},
+                       {"per_mat_mean", interval(d.per_mat_mean)}});
   json materials = json::array();
   for (const auto& m : r.materials)
     materials.push_back({{"id", m.id}, {"n_atoms", m.n_atoms}, {"n_e", m.n_e}, {"grid", m.grid}, {"sum_abs_err", m.sum_abs_err},
@@ -71,7 +85,7 @@ EvalRecord read_eval_record(const std::string& path) {
     r.aggregates.median = a.at("median");
     r.aggregates.p99 = a.at("p99");
     for (const auto& d : a.at("deciles"))
-      r.aggregates.deciles.push_back({d.at("n_e_min"), d.at("n_e_max"), d.at("count"), interval(d.at("per_mat_mean"))});
+      r.aggregates.deciles.push_back({number(d.at("n_e_min")), number(d.at("n_e_max")), d.at("count"), interval(d.at("per_mat_mean"))});
     r.aggregates.floor_per_mat_mean = a.at("floor").at("per_mat_mean");
     r.aggregates.floor_per_electron = a.at("floor").at("per_electron");
     r.aggregates.baseline_per_mat_mean = a.at("baseline").at("per_mat_mean");
@@ -85,8 +99,8 @@ EvalRecord read_eval_record(const std::string& path) {
 void print_eval_table(std::ostream& os, const EvalRecord& r) {
   const Aggregates& a = r.aggregates;
   char line[200];
-  std::snprintf(line, sizeof line, "eval %s step %lld (%s, decode %s, %zu materials, %.1f s): NMAE %%\n", r.set.c_str(),
-                static_cast<long long>(r.step), r.mode.c_str(), r.decode.c_str(), r.materials.size(), r.seconds);
+  std::snprintf(line, sizeof line, "eval %s step %lld (%s, decode %s, %s, %.1f s): NMAE %%\n", r.set.c_str(),
+                static_cast<long long>(r.step), r.mode.c_str(), r.decode.c_str(), count_of(r.materials.size(), "material").c_str(), r.seconds);
   os << line;
   std::snprintf(line, sizeof line, "  %-22s %8s  %-19s %8s %8s\n", "", "model", "95% CI", "floor", "baseline");
   os << line;
@@ -99,7 +113,8 @@ void print_eval_table(std::ostream& os, const EvalRecord& r) {
   std::snprintf(line, sizeof line, "  median %.3f, p99 %.3f; by n_e decile:", 100 * a.median, 100 * a.p99);
   os << line;
   for (const auto& d : a.deciles) {
-    std::snprintf(line, sizeof line, " %.2f", 100 * d.per_mat_mean.value);
+    if (available(d.per_mat_mean)) std::snprintf(line, sizeof line, " %.2f", 100 * d.per_mat_mean.value);
+    else std::snprintf(line, sizeof line, " n/a");
     os << line;
   }
   os << "\n";

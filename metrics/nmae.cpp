@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -55,6 +56,13 @@ std::vector<size_t> all(size_t n) {
 
 }  // namespace
 
+Interval not_available() {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return {nan, nan, nan};
+}
+
+bool available(const Interval& i) { return !std::isnan(i.value); }
+
 std::array<double, 2> abs_error_sums(const float* predicted, const float* truth, size_t n) {
   double err = 0, norm = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -101,6 +109,8 @@ Aggregates aggregate(const std::vector<MaterialScore>& scores) {
     DecileRow row;
     row.count = groups[g].size();
     if (row.count == 0) {
+      row.n_e_min = row.n_e_max = std::numeric_limits<double>::quiet_NaN();
+      row.per_mat_mean = not_available();
       a.deciles.push_back(row);
       continue;
     }
@@ -122,6 +132,7 @@ PairedComparison compare_paired(const std::vector<MaterialScore>& a, const std::
   std::vector<double> d(na.size());
   for (size_t i = 0; i < d.size(); ++i) d[i] = nb[i] - na[i];
   PairedComparison c;
+  c.materials = a.size();
   c.d_per_mat_mean = bootstrap(d.size(), 11, per_mat_mean(d), [&](const auto& idx) { return mean_of(d, idx); });
   c.d_per_electron = bootstrap(d.size(), 12, per_electron(d, ne), [&](const auto& idx) { return weighted_of(d, ne, idx); });
   const auto groups = decile_groups(a);
@@ -130,12 +141,13 @@ PairedComparison compare_paired(const std::vector<MaterialScore>& a, const std::
     std::vector<double> v;
     for (size_t i : groups[g]) v.push_back(d[i]);
     dg.push_back(v);
-    c.d_deciles.push_back(v.empty() ? Interval{}
+    c.d_deciles.push_back(v.empty() ? not_available()
                                     : bootstrap(v.size(), 200 + g, per_mat_mean(v), [&](const auto& idx) { return mean_of(v, idx); }));
   }
   // H3's gap: bottom-decile Δ minus top-decile Δ, each decile resampled on its own.
   const auto& lo = dg.front();
   const auto& hi = dg.back();
+  c.h3_gap = not_available();
   if (!lo.empty() && !hi.empty()) {
     c.h3_gap.value = per_mat_mean(lo) - per_mat_mean(hi);
     Rng rng(mix_seed(kBootstrapSeed, 13));
@@ -156,6 +168,7 @@ const char* verdict_name(Verdict v) {
   switch (v) {
     case Verdict::supported: return "supported";
     case Verdict::not_supported: return "not supported";
+    case Verdict::not_applicable: return "n/a";
     default: return "inconclusive";
   }
 }
@@ -170,7 +183,8 @@ Hypotheses judge(const PairedComparison& c) {
          : c.d_per_mat_mean.hi < kH1Threshold ? Verdict::not_supported
                                        : Verdict::inconclusive;
   h.h2 = c.d_per_electron.hi < 0 ? Verdict::supported : c.d_per_electron.lo >= 0 ? Verdict::not_supported : Verdict::inconclusive;
-  h.h3 = above(c.h3_gap, 0.0);
+  h.h3 = available(c.h3_gap) ? above(c.h3_gap, 0.0) : Verdict::not_applicable;
+  if (c.materials < kMinMaterialsForVerdict) h.h1 = h.h2 = h.h3 = Verdict::not_applicable;
   return h;
 }
 

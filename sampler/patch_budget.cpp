@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/svg_chart.h"
+#include "common/text.h"
 
 namespace rhotrain {
 namespace {
@@ -69,7 +70,7 @@ PatchBudget patch_budget(const MaterialStore& store, const std::string& split, c
     if (!(n_e.back() > 0)) throw Error(id + ": electron count is not positive");
   }
   b.materials = ids.size();
-  b.epoch_size = static_cast<size_t>(std::llround(spec.patches_per_mat * static_cast<double>(ids.size())));
+  b.epoch_size = patches_per_epoch(spec.patches_per_mat, ids.size());
   const double u = allocation_offset(spec.seed, 0);
   for (const auto& name : weighting_names()) {
     const auto strategy = make_weighting(name);
@@ -105,8 +106,8 @@ std::string write_patch_budget_preview(const MaterialStore& store, const PatchBu
   }
   std::string text;
   char line[256];
-  std::snprintf(line, sizeof line, "Phase 0 preview: split '%s', %zu materials, M̄ = %g, T = %zu patches per epoch, n_e from %s\n",
-                b.split.c_str(), b.materials, b.patches_per_mat, b.epoch_size, electrons_from.c_str());
+  std::snprintf(line, sizeof line, "Phase 0 preview: split '%s', %s, M̄ = %g, T = %zu patches per epoch, n_e from %s\n",
+                b.split.c_str(), count_of(b.materials, "material").c_str(), b.patches_per_mat, b.epoch_size, electrons_from.c_str());
   text += line;
   std::snprintf(line, sizeof line, "%-10s %-13s %9s %9s %9s %9s %9s %9s %6s\n", "weighting", "", "min", "p10", "p50", "p90", "max",
                 "max:min", "M<1");

@@ -1,6 +1,7 @@
 #include "sampler/patch_plan.h"
 
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "common/error.h"
@@ -19,6 +20,18 @@ WeightingMode parse_weighting_mode(const std::string& s) {
 }
 
 const char* weighting_mode_name(WeightingMode mode) { return mode == WeightingMode::loss ? "loss" : "sampling"; }
+
+size_t patches_per_epoch(double patches_per_mat, size_t materials) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", patches_per_mat);
+  if (!(patches_per_mat > 0) || !std::isfinite(patches_per_mat))
+    throw Error(std::string("patches per material must be a positive number, not ") + text);
+  const auto t = static_cast<size_t>(std::llround(patches_per_mat * static_cast<double>(materials)));
+  if (t == 0)
+    throw Error(std::string("patches per material ") + text + " × " + std::to_string(materials) +
+                " materials rounds to an epoch of 0 patches");
+  return t;
+}
 
 std::vector<double> expected_shares(const std::vector<double>& weights, size_t epoch_size) {
   const double sum_w = std::accumulate(weights.begin(), weights.end(), 0.0);
@@ -53,11 +66,9 @@ PatchPlan::PatchPlan(std::vector<double> weights, std::vector<Grid> grids, doubl
   const size_t n = weights_.size();
   if (n == 0) throw Error("patch plan over zero materials (empty split?)");
   if (grids_.size() != n) throw Error("patch plan: weights and grids differ in length");
-  if (!(patches_per_mat > 0)) throw Error("patches_per_mat must be positive");
   for (double w : weights_)
     if (!(w > 0) || !std::isfinite(w)) throw Error("patch plan: every material weight must be positive and finite");
-  epoch_size_ = static_cast<size_t>(std::llround(patches_per_mat * static_cast<double>(n)));
-  if (epoch_size_ == 0) throw Error("patch plan: epoch of zero patches");
+  epoch_size_ = patches_per_epoch(patches_per_mat, n);
 
   const bool sampling = mode_ == WeightingMode::sampling;
   expected_ = expected_shares(sampling ? weights_ : std::vector<double>(n, 1.0), epoch_size_);

@@ -19,7 +19,9 @@ struct PlanEntry {
 };
 
 // The allocation pieces, also used on their own by the Phase 0 preview (which reads no grids):
-// M_i = T·w_i/Σw; the epoch's offset u; and systematic allocation of T = ΣM_i patches with offset u.
+// T = round(M̄·N); M_i = T·w_i/Σw; the epoch's offset u; and systematic allocation of T = ΣM_i patches with offset u.
+// patches_per_epoch throws Error when M̄ is not positive or T rounds to zero.
+size_t patches_per_epoch(double patches_per_mat, size_t materials);
 std::vector<double> expected_shares(const std::vector<double>& weights, size_t epoch_size);
 double allocation_offset(uint64_t seed, uint64_t epoch);
 std::vector<uint32_t> systematic_counts(const std::vector<double>& expected, double u);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace rhotrain {
 namespace v3 {
@@ -129,7 +130,7 @@ size_t SkipReport::skipped() const {
 
 void SkipReport::print(std::ostream& os, const std::string& what) const {
   if (skipped() == 0) return;
-  os << what << ": skipped " << skipped() << " of " << considered << " materials\n";
+  os << what << ": skipped " << skipped() << " of " << count_of(considered, "material") << "\n";
   for (const auto& [reason, ids] : ids_by_reason) {
     os << "  " << ids.size() << " × " << reason << " (e.g. " << ids.front();
     if (ids.size() > 1) os << ", " << ids[1];

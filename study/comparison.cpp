@@ -7,10 +7,11 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/svg_chart.h"
+#include "common/text.h"
 #include "metrics/eval_record.h"
 #include "trainer/run_config.h"
 #include "trainer/settings.h"
-#include "common/svg_chart.h"
 
 namespace rhotrain {
 namespace {
@@ -64,8 +65,12 @@ std::string pct_points(double fraction) {
   std::snprintf(b, sizeof b, "%.1f", 100 * fraction);
   return b;
 }
-std::string ci(const Interval& i) { return pct(i.value) + " [" + pct(i.lo) + ", " + pct(i.hi) + "]"; }
+std::string ci(const Interval& i) {
+  if (!available(i)) return "n/a";
+  return pct(i.value) + " [" + pct(i.lo) + ", " + pct(i.hi) + "]";
+}
 std::string signed_ci(const Interval& i) {
+  if (!available(i)) return "n/a";
   char b[96];
   std::snprintf(b, sizeof b, "%+.3f [%+.3f, %+.3f]", 100 * i.value, 100 * i.lo, 100 * i.hi);
   return b;
@@ -109,8 +114,8 @@ std::string write_comparison(const std::string& dir_a, const std::string& dir_b,
 
   const long long steps = a.settings.train.steps, batch = a.settings.train.batch_size;
   std::string r = "# Weighting study: " + weighting_a + " vs " + weighting_b + "\n\n";
-  r += "A = `" + a.dir + "` (" + weighting_a + "), B = `" + b.dir + "` (" + weighting_b + "); set `" + set + "` (" + std::to_string(a.eval.materials.size()) +
-       " materials, every voxel scored), step " + std::to_string(a.eval.step) + ", " + a.eval.mode + ", decode " +
+  r += "A = `" + a.dir + "` (" + weighting_a + "), B = `" + b.dir + "` (" + weighting_b + "); set `" + set + "` (" + count_of(a.eval.materials.size(), "material") +
+       ", every voxel scored), step " + std::to_string(a.eval.step) + ", " + a.eval.mode + ", decode " +
        a.eval.decode + ". NMAE in percent; 95 % bootstrap CIs (" + std::to_string(kBootstrapResamples) +
        " resamples, fixed seed); differences are B − A, paired by material.\n\n";
   r += "## Matched runs\n\n";
@@ -129,8 +134,8 @@ std::string write_comparison(const std::string& dir_a, const std::string& dir_b,
 
   r += "## By electron-count decile (per-material mean)\n\n| decile | n_e range | count | A | B | B − A |\n|---|---|---|---|---|---|\n";
   for (size_t d = 0; d < A.deciles.size(); ++d) {
-    char range[64];
-    std::snprintf(range, sizeof range, "%.0f–%.0f", A.deciles[d].n_e_min, A.deciles[d].n_e_max);
+    char range[64] = "–";
+    if (A.deciles[d].count) std::snprintf(range, sizeof range, "%.0f–%.0f", A.deciles[d].n_e_min, A.deciles[d].n_e_max);
     r += "| " + std::to_string(d) + " | " + range + " | " + std::to_string(A.deciles[d].count) + " | " +
          ci(A.deciles[d].per_mat_mean) + " | " + ci(B.deciles[d].per_mat_mean) + " | " + signed_ci(pc.d_deciles[d]) + " |\n";
   }
@@ -143,19 +148,27 @@ std::string write_comparison(const std::string& dir_a, const std::string& dir_b,
   r += "| H3 | the per-mat gap is larger on the bottom n_e decile than on the top | gap = " + signed_ci(pc.h3_gap) +
        " pp | " + verdict_name(h.h3) + " |\n\n";
   r += "A verdict is *supported* when the whole 95 % CI lies on the hypothesis' side of its threshold, *not supported* "
-       "when it lies entirely on the other side, and *inconclusive* otherwise.\n\n";
+       "when it lies entirely on the other side, and *inconclusive* otherwise.";
+  if (pc.materials < kMinMaterialsForVerdict)
+    r += " **No verdict (n/a): the set has " + count_of(pc.materials, "material") + "; a verdict needs at least " +
+         std::to_string(kMinMaterialsForVerdict) + "** (one in every n_e decile, and enough for a bootstrap interval).";
+  r += "\n\n";
 
   r += "## Outcome\n\n";
   // Within ±the H1 threshold counts as equivalent: the smallest difference the study set out to detect.
   const bool equivalent = pc.d_per_mat_mean.lo > -kH1Threshold && pc.d_per_mat_mean.hi < kH1Threshold;
-  r += std::string("- Per-material mean: ") +
-       (equivalent ? "roughly equivalent (the CI of B − A lies within ±" + threshold + " pp)."
-                   : pc.d_per_mat_mean.lo >= 0 ? "electron weighting is worse."
-                   : pc.d_per_mat_mean.hi <= 0 ? "electron weighting is better."
-                   : "not resolved at this budget (the CI is wider than ±" + threshold + " pp).") + "\n";
-  r += std::string("- Per-electron: ") +
-       (pc.d_per_electron.hi < 0 ? "electron weighting is clearly better."
-        : pc.d_per_electron.lo > 0 ? "electron weighting is clearly worse." : "no clear difference (the CI straddles 0).") + "\n";
+  if (pc.materials < kMinMaterialsForVerdict) {
+    r += "- None: " + count_of(pc.materials, "material") + " are too few to tell the weightings apart.\n";
+  } else {
+    r += std::string("- Per-material mean: ") +
+         (equivalent ? "roughly equivalent (the CI of B − A lies within ±" + threshold + " pp)."
+                     : pc.d_per_mat_mean.lo >= 0 ? "electron weighting is worse."
+                     : pc.d_per_mat_mean.hi <= 0 ? "electron weighting is better."
+                     : "not resolved at this budget (the CI is wider than ±" + threshold + " pp).") + "\n";
+    r += std::string("- Per-electron: ") +
+         (pc.d_per_electron.hi < 0 ? "electron weighting is clearly better."
+          : pc.d_per_electron.lo > 0 ? "electron weighting is clearly worse." : "no clear difference (the CI straddles 0).") + "\n";
+  }
   const double fa = A.per_mat_mean.value / A.floor_per_mat_mean, fb = B.per_mat_mean.value / B.floor_per_mat_mean;
   char line[256];
   std::snprintf(line, sizeof line, "- Distance from the codec floor: A %.1f×, B %.1f× the floor; %.2f× and %.2f× the uniform-density baseline.\n",
@@ -172,7 +185,8 @@ std::string write_comparison(const std::string& dir_a, const std::string& dir_b,
   for (const Run* run : {&a, &b}) {
     SvgSeries s{run->settings.data.plan.weighting, {}, SvgSeries::Style::line};
     for (size_t d = 0; d < run->eval.aggregates.deciles.size(); ++d)
-      s.points.emplace_back(static_cast<double>(d), 100 * run->eval.aggregates.deciles[d].per_mat_mean.value);
+      if (available(run->eval.aggregates.deciles[d].per_mat_mean))
+        s.points.emplace_back(static_cast<double>(d), 100 * run->eval.aggregates.deciles[d].per_mat_mean.value);
     deciles.series.push_back(s);
     SvgSeries p{run->settings.data.plan.weighting, {}, SvgSeries::Style::points};
     for (const auto& m : run->eval.materials) p.points.emplace_back(m.n_e, 100 * m.nmae);

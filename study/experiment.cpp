@@ -58,7 +58,7 @@ std::string fixtures_table(const std::vector<std::string>& run_dirs, const std::
   CheckpointEvalRequest request;
   request.stores = {fixture_store(fixtures, out)};
   request.set = "fixtures";
-  std::string table = "\n## Real DFT densities (shared/fixtures, Quantum ESPRESSO)\n\nA model trained on synthetic crystals is "
+  std::string table = "\n## Real DFT densities (" + fixtures + ", Quantum ESPRESSO)\n\nA model trained on synthetic crystals is "
                       "not expected to transfer to real valence densities; these numbers show how far it does not.\n\n"
                       "| material | n_e | uniform NMAE % | electrons NMAE % | codec floor % | baseline % |\n|---|---|---|---|---|---|\n";
   std::vector<EvalRecord> recs;

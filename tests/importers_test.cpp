@@ -1,4 +1,4 @@
-// Import of real DFT densities written by third-party tools (shared/fixtures) and export round trips.
+// Import of real DFT densities written by third-party tools (data/fixtures) and export round trips.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -37,7 +37,7 @@ std::vector<std::string> TempDir::entries() const {
 
 std::string fixture(const std::string& name) {
   const std::string p = std::string(RHOTRAIN_FIXTURES_DIR) + "/" + name;
-  if (!fs::exists(p)) throw std::runtime_error("fixture missing: " + p + " (shared/ must sit beside the repository)");
+  if (!fs::exists(p)) throw std::runtime_error("fixture missing: " + p);
   return p;
 }
 

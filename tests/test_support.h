@@ -23,7 +23,7 @@ class TempDir {
   std::string path_;
 };
 
-std::string fixture(const std::string& name);  // path of a file in shared/fixtures
+std::string fixture(const std::string& name);  // path of a file in data/fixtures
 
 struct RunResult {
   int exit_code;

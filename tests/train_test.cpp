@@ -148,6 +148,26 @@ TEST_F(Train, BadInputLeavesNoRunDirectory) {
   EXPECT_FALSE(fs::exists(run));
 }
 
+// A store on a read-only filesystem (a cluster's shared dataset): the codec cannot be cached beside it, so the run
+// keeps it in its own directory and says so, instead of failing.
+TEST_F(Train, AStoreOnAReadOnlyFilesystemTrainsWithTheCodecInTheRunDirectory) {
+  TempDir ro, runs;
+  if (std::system(("mount -t tmpfs -o size=8m tmpfs " + ro.path() + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "mounting a read-only filesystem needs root";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { std::system(("umount " + path).c_str()); }
+  } unmount{ro.path()};
+  fs::copy_file(dir_->file("s.h5"), ro.file("s.h5"));
+  ASSERT_EQ(std::system(("mount -o remount,ro " + ro.path()).c_str()), 0);
+  const auto r = run_rhotrain("train --config " + config() + " --steps 3 --set data.store=[" + ro.file("s.h5") +
+                              "] --run-dir " + runs.file("r"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("codec: not cached"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(runs.file("r/codec.h5")));
+  EXPECT_EQ(ro.entries(), std::vector<std::string>{"s.h5"});
+}
+
 TEST_F(Train, SigtermFinishesTheStepWritesACheckpointAndExitsZero) {
   TempDir runs;
   const std::string run = runs.file("sig");

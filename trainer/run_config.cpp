@@ -25,7 +25,7 @@ struct KeySpec {
 constexpr KeyScope arm = KeyScope::arm, length = KeyScope::length, execution = KeyScope::execution,
                    operational = KeyScope::operational;
 
-// The schema: names fixed by shared/DESIGN.md, so configs, scripts and docs agree.
+// The schema: names fixed by docs/design.md, so configs, scripts and docs agree.
 const KeySpec kSchema[] = {
     {"data.store", Kind::list, "[data/default.h5]", "", arm},
     {"data.split_train", Kind::text, "train", "", arm},
@@ -181,11 +181,14 @@ void RunConfig::set(const std::string& assignment, const std::string& origin) {
 
 void RunConfig::merge_file(const std::string& path) {
   if (!std::filesystem::exists(path)) throw Error(path + ": no such file");
+  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, not a config file");
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
     throw Error(path + ": not valid YAML (" + e.msg + " at line " + std::to_string(e.mark.line + 1) + ")");
+  } catch (const std::exception& e) {
+    throw Error(path + ": cannot read (" + e.what() + ")");
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(path + ": a config is a map of sections (data, model, train, eval, checkpoint)");

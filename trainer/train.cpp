@@ -77,7 +77,8 @@ struct TrainingData {
 
 // The codec named by data.codec (fitted on the training split and cached there when the file is missing), or —
 // when data.codec is empty — cached next to the first store file as <store>.codec-<split>-<bins>.h5, so both arms
-// of the study share it. A resumed run keeps the codec it started with.
+// of the study share it. A store on a read-only filesystem gets no cache: the fitted codec lives in the run
+// directory only. A resumed run keeps the codec it started with.
 std::pair<LmqCodec, std::string> run_codec(const DataSettings& d, const MaterialStore& store,
                                           const std::optional<std::string>& resume_from) {
   store.split(d.split_train);  // a missing or empty split fails here, before the cache path is chosen
@@ -93,7 +94,12 @@ std::pair<LmqCodec, std::string> run_codec(const DataSettings& d, const Material
   } else {
     std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", d.codec_bins, d.split_train.c_str(), path.c_str());
     codec = fit_codec_on_split(store, d.split_train, d.codec_bins);
-    codec.save(path);
+    try {
+      codec.save(path);
+    } catch (const Error& e) {
+      if (!d.codec.empty()) throw;  // a path the user named must be written
+      std::fprintf(stderr, "codec: not cached (%s); the run directory keeps it as codec.h5 (data.codec can name it)\n", e.what());
+    }
   }
   if (resume_from) {
     const LmqCodec saved = read_checkpoint_codec(*resume_from);
@@ -218,6 +224,7 @@ void log_eval(EventWriter& events, const EvalRecord& r) {
   events.scalar(p + "nmae_median", r.step, a.median);
   events.scalar(p + "nmae_p99", r.step, a.p99);
   for (size_t d = 0; d < a.deciles.size(); ++d) {
+    if (!available(a.deciles[d].per_mat_mean)) continue;  // an empty decile has no value to plot
     char tag[40];
     std::snprintf(tag, sizeof tag, "nmae_decile_%02zu", d);
     events.scalar(p + tag, r.step, a.deciles[d].per_mat_mean.value);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent reference of the v3 token layout (shared/DESIGN.md), written from the spec in Python.
+"""Independent reference of the v3 token layout (docs/design.md), written from the spec in Python.
 
 Builds a small synthetic store and codec with the rhotrain binary, then checks `rhotrain tokenize --id`
 against this implementation for many (material, origin) pairs, reading the store and codec with h5py.

@@ -1,0 +1,24 @@
+// A density file of either kind rhotrain reads — a VASP CHGCAR or a Gaussian cube — told apart by its first
+// lines, so `import` needs no --format, and a --format the file plainly is not is refused naming what it looks like.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "materials/material.h"
+
+namespace rhotrain {
+
+enum class DensityFormat { chgcar, cube };
+const char* density_format_name(DensityFormat f);
+
+// The format a file's layout says (CHGCAR: one scale factor, then three lattice rows of 3 numbers; cube: two
+// comment lines, then atom count and origin, then three rows of a count and a vector), or nothing when neither.
+std::optional<DensityFormat> sniff_density_format(const std::string& path);
+
+// Reads `path` as `format`, or as what it looks like when no format is given. `species` names the types of a
+// VASP 4 CHGCAR, which has no species line (see read_chgcar).
+Material read_density_file(const std::string& path, std::optional<DensityFormat> format,
+                           const std::vector<std::string>& species);
+
+}  // namespace rhotrain

@@ -41,6 +41,10 @@ void add_config_overrides(cxxopts::Options& options, bool with_weighting) {
 RunConfig run_config_from(const std::string& path, const cxxopts::ParseResult& r) {
   RunConfig config;
   config.merge_file(path);
+  return with_overrides(config, r);
+}
+
+RunConfig with_overrides(RunConfig config, const cxxopts::ParseResult& r) {
   if (r.count("weighting")) config.set("data.weighting", r["weighting"].as<std::string>(), "--weighting");
   if (r.count("steps")) config.set("train.steps", std::to_string(r["steps"].as<int64_t>()), "--steps");
   if (r.count("set"))

@@ -19,12 +19,16 @@ cxxopts::ParseResult parse_command(cxxopts::Options& options, int argc, char** a
                                    const std::vector<std::string>& positional = {});
 constexpr const char* kAliases = "aliases";
 
-// The value of --name, or of its older spelling `alias` (when given), or nothing.
+// The value of --name, or of its older spelling `alias`, or --name's default; nothing when none of these is there.
 template <typename T>
 std::optional<T> given(const cxxopts::ParseResult& r, const std::string& name, const std::string& alias = "") {
   if (r.count(name)) return r[name].as<T>();
   if (!alias.empty() && r.count(alias)) return r[alias].as<T>();
-  return std::nullopt;
+  try {
+    return r[name].as<T>();  // its default, when it has one
+  } catch (const cxxopts::exceptions::exception&) {
+    return std::nullopt;
+  }
 }
 
 // given(), for a flag that must be there; throws UsageError "--name is required" otherwise.
@@ -39,7 +43,9 @@ std::string choice(const std::string& name, const std::string& value, const std:
 
 // Adds --steps and --set (and --weighting when `with_weighting`), the overrides of a run config.
 void add_config_overrides(cxxopts::Options& options, bool with_weighting);
-// Defaults ← the YAML file at `path` ← --weighting ← --steps ← every --set, in that order.
+// `base` overlaid by --weighting, --steps and every --set, in that order.
+RunConfig with_overrides(RunConfig base, const cxxopts::ParseResult& r);
+// Defaults ← the YAML file at `path` ← the overrides.
 RunConfig run_config_from(const std::string& path, const cxxopts::ParseResult& r);
 
 }  // namespace rhotrain

@@ -1,4 +1,4 @@
-// rhotrain compare: the Phase 1 vs Phase 2 report of two matched runs.
+// rhotrain compare: the Phase 1 vs Phase 2 report of two matched runs, on the split (and store) they were evaluated on.
 #include <iostream>
 
 #include "cli/args.h"
@@ -13,16 +13,25 @@ int cmd_compare(int argc, char** argv) {
   opts.add_options()
       ("runs", "two run directories", cxxopts::value<std::vector<std::string>>())
       ("step", "evaluated step, or 'last'", cxxopts::value<std::string>()->default_value("last"))
-      ("set", "evaluation set", cxxopts::value<std::string>()->default_value("val_200"))
-      ("o,output", "report file", cxxopts::value<std::string>()->default_value("report.md"))
+      ("split", "evaluated split", cxxopts::value<std::string>()->default_value("val_200"))
+      ("store", "the store the runs were evaluated on with `eval --store` (default: their own)",
+       cxxopts::value<std::vector<std::string>>())
+      ("o,out", "report file (its plots are written beside it)", cxxopts::value<std::string>()->default_value("report.md"))
       ("force", "compare runs that are not matched");
+  opts.add_options(kAliases)("set", "", cxxopts::value<std::string>())("output", "", cxxopts::value<std::string>());
   opts.positional_help("RUN_A RUN_B");
   auto r = parse_command(opts, argc, argv, {"runs"});
   const auto runs = required<std::vector<std::string>>(r, "runs");
-  if (runs.size() != 2) throw Error("compare takes exactly two run directories");
-  const std::string out = r["output"].as<std::string>();
-  std::cout << write_comparison(runs[0], runs[1], r["step"].as<std::string>(), r["set"].as<std::string>(), out, r.count("force") > 0);
-  std::cout << "report: " << out << "\n";
+  if (runs.size() != 2) throw UsageError("compare takes exactly two run directories");
+  ComparisonRequest request;
+  request.run_a = runs[0], request.run_b = runs[1];
+  request.step = r["step"].as<std::string>();
+  request.split = *given<std::string>(r, "split", "set");
+  if (r.count("store")) request.store = r["store"].as<std::vector<std::string>>();
+  request.out = *given<std::string>(r, "out", "output");
+  request.force = r.count("force") > 0;
+  std::cout << write_comparison(request);
+  std::cout << "report: " << request.out << "\n";
   return 0;
 }
 

@@ -13,7 +13,7 @@ int cmd_experiment(int argc, char** argv) {
                         "The weighting study end to end: data, Phase 0, Phase 1 (uniform), Phase 2 (electrons), report.");
   opts.add_options()
       ("config", "YAML run config shared by both phases", cxxopts::value<std::string>()->default_value("configs/experiment.yaml"))
-      ("out", "output folder", cxxopts::value<std::string>()->default_value("runs/experiment"));
+      ("o,out", "output folder", cxxopts::value<std::string>()->default_value("runs/experiment"));
   add_config_overrides(opts, false);
   opts.add_options()
       ("fixtures", "real-DFT fixtures to score both models on ('' to skip)",
@@ -22,7 +22,7 @@ int cmd_experiment(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string config_path = r["config"].as<std::string>();
   const ExperimentOutcome outcome =
-      run_experiment(run_config_from(config_path, r), "--config " + config_path, r["out"].as<std::string>(), r["fixtures"].as<std::string>());
+      run_experiment(run_config_from(config_path, r), r["out"].as<std::string>(), r["fixtures"].as<std::string>());
   if (outcome.stopped) return 0;
   const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
   std::printf("experiment finished in %.1f min\nreport: %s\n%s", minutes, outcome.report.c_str(), outcome.headline.c_str());

@@ -1,4 +1,5 @@
 // rhotrain export: one stored material as a CHGCAR (VASP 5) or Gaussian cube file.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/args.h"
@@ -15,15 +16,19 @@ int cmd_export(int argc, char** argv) {
   cxxopts::Options opts("rhotrain export", "Write one material of a store as a CHGCAR or Gaussian cube file.");
   opts.add_options()
       ("store", "store file(s) or glob(s)", cxxopts::value<std::vector<std::string>>())
-      ("id", "material id", cxxopts::value<std::string>())
-      ("format", "chgcar | cube", cxxopts::value<std::string>())
-      ("o,output", "output file (.gz compresses)", cxxopts::value<std::string>());
+      ("id", "material id (rhotrain info --ids lists them)", cxxopts::value<std::string>())
+      ("format", "chgcar | cube (default: cube for a .cube name, else chgcar)", cxxopts::value<std::string>())
+      ("o,out", "output file (.gz compresses; missing folders are created)", cxxopts::value<std::string>());
+  opts.add_options(kAliases)("output", "", cxxopts::value<std::string>());
   auto r = parse_command(opts, argc, argv);
-  const std::string format = required<std::string>(r, "format");
-  if (format != "chgcar" && format != "cube") throw Error("--format must be chgcar or cube, not '" + format + "'");
+  const std::string out = required<std::string>(r, "out", "output");
+  std::string name = std::filesystem::path(out).filename().string();
+  if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") name.resize(name.size() - 3);
+  const bool cube_name = name.size() > 5 && name.substr(name.size() - 5) == ".cube";
+  const std::string format = choice("format", given<std::string>(r, "format").value_or(cube_name ? "cube" : "chgcar"), {"chgcar", "cube"});
   const MaterialStore store(expand_store_paths(required<std::vector<std::string>>(r, "store")), 0);
   const Material m = store.read(required<std::string>(r, "id"));
-  const std::string out = required<std::string>(r, "output");
+  if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
   write_text_file_atomic(out, format == "chgcar" ? format_chgcar(m) : format_cube(m));
   std::cout << "wrote " << out << " (" << m.id << ", " << format << ")\n";
   return 0;

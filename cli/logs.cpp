@@ -1,7 +1,7 @@
 // rhotrain logs: the scalars of one or more runs' TensorBoard event files — each tag's last and best value side by
 // side, or the per-step series; a file still being written is read up to its last complete record.
+#include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,10 +15,86 @@
 namespace rhotrain {
 namespace {
 
-// "Best" is the minimum for losses and errors, the maximum for everything else (throughput, …).
-bool lower_is_better(const std::string& tag) {
-  return tag.find("loss") != std::string::npos || tag.find("nmae") != std::string::npos ||
-         tag.find("wait") != std::string::npos;
+using Series = std::map<int64_t, double>;
+
+// Which way is better for a tag: -1 lower (losses, errors, waiting, time), +1 higher (throughput), 0 neither
+// (learning rate, gradient norm, counts), which has no "best".
+int better(const std::string& tag) {
+  for (const char* lower : {"loss", "nmae", "wait", "seconds"})
+    if (tag.find(lower) != std::string::npos) return -1;
+  for (const char* higher : {"_per_s", "gflops"})
+    if (tag.find(higher) != std::string::npos) return 1;
+  return 0;
+}
+
+// NMAE is stored as a fraction; tables show it in percent, as eval and compare do.
+std::string shown(const std::string& tag, double value) {
+  char b[48];
+  if (tag.find("nmae") != std::string::npos) std::snprintf(b, sizeof b, "%.4g %%", 100 * value);
+  else std::snprintf(b, sizeof b, "%.6g", value);
+  return b;
+}
+
+std::string with_step(const std::string& value, int64_t step) { return value + " (" + std::to_string(step) + ")"; }
+
+void print_series(const std::vector<std::string>& runs, const std::vector<std::map<std::string, Series>>& data,
+                  const std::string& format, size_t tag_width) {
+  nlohmann::json json = nlohmann::json::object();
+  if (format == "csv") std::printf("run,tag,step,value\n");
+  if (format == "table") std::printf("%-24s %-*s %10s %14s\n", "run", static_cast<int>(tag_width), "tag", "step", "value");
+  for (size_t i = 0; i < runs.size(); ++i)
+    for (const auto& [tag, series] : data[i])
+      for (const auto& [step, value] : series) {
+        if (format == "json") json[runs[i]][tag].push_back({step, value});
+        else if (format == "csv") std::printf("%s,%s,%lld,%.9g\n", runs[i].c_str(), tag.c_str(), static_cast<long long>(step), value);
+        else std::printf("%-24s %-*s %10lld %14s\n", runs[i].c_str(), static_cast<int>(tag_width), tag.c_str(),
+                         static_cast<long long>(step), shown(tag, value).c_str());
+      }
+  if (format == "json") std::cout << json.dump(1) << "\n";
+}
+
+void print_last_and_best(const std::vector<std::string>& runs, const std::vector<std::map<std::string, Series>>& data,
+                         const std::map<std::string, bool>& tags, const std::string& format, size_t tag_width) {
+  nlohmann::json json = nlohmann::json::object();
+  const int w = static_cast<int>(tag_width);
+  if (format == "csv") std::printf("run,tag,last_step,last,best_step,best\n");
+  if (format == "table") {
+    std::printf("%-*s", w, "tag");
+    for (const auto& run : runs) std::printf(" | %-42s", run.c_str());
+    std::printf("\n%-*s", w, "");
+    for (size_t i = 0; i < runs.size(); ++i) std::printf(" | %-20s %-21s", "last (step)", "best (step)");
+    std::printf("\n");
+  }
+  for (const auto& [tag, unused] : tags) {
+    if (format == "table") std::printf("%-*s", w, tag.c_str());
+    for (size_t i = 0; i < runs.size(); ++i) {
+      auto it = data[i].find(tag);
+      if (it == data[i].end()) {
+        if (format == "table") std::printf(" | %-42s", "-");
+        continue;
+      }
+      const Series& s = it->second;
+      const auto last = std::prev(s.end());
+      auto best = s.end();
+      if (const int direction = better(tag))
+        best = std::min_element(s.begin(), s.end(), [&](const auto& a, const auto& b) { return direction * a.second > direction * b.second; });
+      const bool has_best = best != s.end();
+      if (format == "table") {
+        std::printf(" | %-20s %-21s", with_step(shown(tag, last->second), last->first).c_str(),
+                    has_best ? with_step(shown(tag, best->second), best->first).c_str() : "-");
+      } else if (format == "csv") {
+        std::printf("%s,%s,%lld,%.9g,", runs[i].c_str(), tag.c_str(), static_cast<long long>(last->first), last->second);
+        if (has_best) std::printf("%lld,%.9g\n", static_cast<long long>(best->first), best->second);
+        else std::printf(",\n");
+      } else {
+        json[runs[i]][tag] = {{"last_step", last->first}, {"last", last->second}, {"points", s.size()}};
+        json[runs[i]][tag]["best_step"] = has_best ? nlohmann::json(best->first) : nlohmann::json(nullptr);
+        json[runs[i]][tag]["best"] = has_best ? nlohmann::json(best->second) : nlohmann::json(nullptr);
+      }
+    }
+    if (format == "table") std::printf("\n");
+  }
+  if (format == "json") std::cout << json.dump(1) << "\n";
 }
 
 }  // namespace
@@ -28,78 +104,44 @@ int cmd_logs(int argc, char** argv) {
   opts.add_options()
       ("runs", "run directories", cxxopts::value<std::vector<std::string>>())
       ("tag", "only tags matching this regex", cxxopts::value<std::string>()->default_value("."))
-      ("format", "table | csv | json", cxxopts::value<std::string>()->default_value("table"))
+      ("format", "table | csv | json (tables show NMAE in percent; csv and json keep fractions)",
+       cxxopts::value<std::string>()->default_value("table"))
       ("series", "print every step's value instead of last / best");
   opts.positional_help("RUN_DIR...");
   auto r = parse_command(opts, argc, argv, {"runs"});
-  const auto runs = required<std::vector<std::string>>(r, "runs");
-  const std::string format = r["format"].as<std::string>();
-  if (format != "table" && format != "csv" && format != "json") throw Error("--format must be table, csv or json");
+  if (!r.count("runs")) throw UsageError("no run directory given: rhotrain logs RUN_DIR...");
+  const auto runs = r["runs"].as<std::vector<std::string>>();
+  const std::string format = choice("format", r["format"].as<std::string>(), {"table", "csv", "json"});
+  const std::string pattern = r["tag"].as<std::string>();
   std::regex filter;
   try {
-    filter = std::regex(r["tag"].as<std::string>());
+    filter = std::regex(pattern);
   } catch (const std::regex_error&) {
-    throw Error("--tag '" + r["tag"].as<std::string>() + "' is not a valid regex");
+    throw UsageError("--tag '" + pattern + "' is not a valid regex");
   }
 
-  std::vector<std::map<std::string, std::map<int64_t, double>>> data;
-  std::map<std::string, bool> all_tags;
+  std::vector<std::map<std::string, Series>> data;
+  std::map<std::string, bool> tags, all_tags;
   for (const auto& run : runs) {
-    const RunScalars scalars = read_run_scalars(run, [&](const std::string& tag) { return std::regex_search(tag, filter); });
-    if (scalars.truncated) std::fprintf(stderr, "note: %s: last record incomplete (still being written); ignored\n", run.c_str());
-    data.push_back(scalars.by_tag);
-    for (const auto& [tag, s] : data.back()) all_tags[tag] = true;
-  }
-
-  nlohmann::json json = nlohmann::json::object();
-  if (r.count("series")) {
-    if (format == "csv") std::printf("run,tag,step,value\n");
-    for (size_t i = 0; i < runs.size(); ++i)
-      for (const auto& [tag, series] : data[i])
-        for (const auto& [step, value] : series) {
-          if (format == "json") json[runs[i]][tag].push_back({step, value});
-          else if (format == "csv") std::printf("%s,%s,%lld,%.9g\n", runs[i].c_str(), tag.c_str(), static_cast<long long>(step), value);
-          else std::printf("%-24s %-36s %10lld %14.6g\n", runs[i].c_str(), tag.c_str(), static_cast<long long>(step), value);
-        }
-    if (format == "json") std::cout << json.dump(1) << "\n";
-    return 0;
-  }
-
-  if (format == "csv") std::printf("run,tag,last_step,last,best_step,best\n");
-  if (format == "table") {
-    std::printf("%-36s", "tag");
-    for (const auto& run : runs) std::printf(" | %-40s", run.c_str());
-    std::printf("\n%-36s", "");
-    for (size_t i = 0; i < runs.size(); ++i) std::printf(" | %-19s %-20s", "last (step)", "best (step)");
-    std::printf("\n");
-  }
-  for (const auto& [tag, unused] : all_tags) {
-    if (format == "table") std::printf("%-36s", tag.c_str());
-    for (size_t i = 0; i < runs.size(); ++i) {
-      auto it = data[i].find(tag);
-      if (it == data[i].end()) {
-        if (format == "table") std::printf(" | %-40s", "-");
-        continue;
-      }
-      const auto& s = it->second;
-      auto best = s.begin();
-      for (auto p = s.begin(); p != s.end(); ++p)
-        if (lower_is_better(tag) ? p->second < best->second : p->second > best->second) best = p;
-      const auto last = std::prev(s.end());
-      char a[64], b[64];
-      std::snprintf(a, sizeof a, "%.6g (%lld)", last->second, static_cast<long long>(last->first));
-      std::snprintf(b, sizeof b, "%.6g (%lld)", best->second, static_cast<long long>(best->first));
-      if (format == "table") std::printf(" | %-19s %-20s", a, b);
-      else if (format == "csv")
-        std::printf("%s,%s,%lld,%.9g,%lld,%.9g\n", runs[i].c_str(), tag.c_str(), static_cast<long long>(last->first),
-                    last->second, static_cast<long long>(best->first), best->second);
-      else
-        json[runs[i]][tag] = {{"last_step", last->first}, {"last", last->second}, {"best_step", best->first},
-                              {"best", best->second}, {"points", s.size()}};
+    if (event_files(run).empty()) throw Error(run + ": no TensorBoard event file (events.out.tfevents.*) in this folder");
+    const RunScalars all = read_run_scalars(run, [](const std::string&) { return true; });
+    if (all.truncated) std::fprintf(stderr, "note: %s: last record incomplete (still being written); ignored\n", run.c_str());
+    std::map<std::string, Series> kept;
+    for (const auto& [tag, series] : all.by_tag) {
+      all_tags[tag] = true;
+      if (std::regex_search(tag, filter)) kept[tag] = series, tags[tag] = true;
     }
-    if (format == "table") std::printf("\n");
+    data.push_back(kept);
   }
-  if (format == "json") std::cout << json.dump(1) << "\n";
+  if (tags.empty()) {
+    std::string names;
+    for (const auto& [tag, unused] : all_tags) names += (names.empty() ? "" : ", ") + tag;
+    throw Error("no scalar tag matches --tag '" + pattern + "' (the runs' tags: " + names + ")");
+  }
+  size_t tag_width = 3;
+  for (const auto& [tag, unused] : tags) tag_width = std::max(tag_width, tag.size());
+  if (r.count("series")) print_series(runs, data, format, tag_width);
+  else print_last_and_best(runs, data, tags, format, tag_width);
   return 0;
 }
 

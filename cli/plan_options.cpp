@@ -1,5 +1,7 @@
 #include "cli/plan_options.h"
 
+#include "cli/args.h"
+
 namespace rhotrain {
 
 void add_plan_options(cxxopts::Options& o) {
@@ -14,9 +16,9 @@ void add_plan_options(cxxopts::Options& o) {
 
 PlanSpec plan_spec_from(const cxxopts::ParseResult& r) {
   PlanSpec s;
-  s.weighting = r["weighting"].as<std::string>();
-  s.mode = parse_weighting_mode(r["weighting-mode"].as<std::string>());
-  s.electrons_from = parse_electrons_from(r["electrons-from"].as<std::string>());
+  s.weighting = choice("weighting", r["weighting"].as<std::string>(), weighting_names());
+  s.mode = parse_weighting_mode(choice("weighting-mode", r["weighting-mode"].as<std::string>(), {"sampling", "loss"}));
+  s.electrons_from = parse_electrons_from(choice("electrons-from", r["electrons-from"].as<std::string>(), {"sum_z", "grid"}));
   s.patches_per_mat = r["patches-per-mat"].as<double>();
   s.seed = r["seed"].as<uint64_t>();
   return s;

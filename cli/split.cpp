@@ -12,13 +12,16 @@ namespace rhotrain {
 int cmd_split(int argc, char** argv) {
   cxxopts::Options opts("rhotrain split", "Write seeded train / val / val_200 splits into a store.");
   opts.add_options()
-      ("stores", "store file(s); splits are written into the first", cxxopts::value<std::vector<std::string>>())
-      ("val-fraction", "share of materials in val", cxxopts::value<double>()->default_value("0.1"))
+      ("store", "store file(s); splits are written into the first", cxxopts::value<std::vector<std::string>>())
+      ("val-fraction", "share of materials in val, in (0, 1)", cxxopts::value<double>()->default_value("0.1"))
       ("seed", "shuffle seed", cxxopts::value<uint64_t>()->default_value("0"));
-  opts.positional_help("STORE...");
+  opts.add_options(kAliases)("stores", "", cxxopts::value<std::vector<std::string>>());
   auto r = parse_command(opts, argc, argv, {"stores"});
-  const auto paths = expand_store_paths(required<std::vector<std::string>>(r, "stores"));
-  const Splits s = make_splits(MaterialStore(paths, 0).ids(), r["val-fraction"].as<double>(), r["seed"].as<uint64_t>());
+  const auto paths = expand_store_paths(required<std::vector<std::string>>(r, "store", "stores"));
+  const double val_fraction = r["val-fraction"].as<double>();
+  if (!(val_fraction > 0 && val_fraction < 1))
+    throw UsageError("--val-fraction must be between 0 and 1, not " + std::to_string(val_fraction));
+  const Splits s = make_splits(MaterialStore(paths, 0).ids(), val_fraction, r["seed"].as<uint64_t>());
   // Every shard loses its old copies of these splits; the first holds the new ones.
   for (size_t i = 0; i < paths.size(); ++i)
     update_store(paths[i], [&](StoreWriter& w) {

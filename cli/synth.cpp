@@ -16,7 +16,7 @@ namespace rhotrain {
 int cmd_synth(int argc, char** argv) {
   cxxopts::Options opts("rhotrain synth", "Generate the deterministic synthetic dataset (the built-in default data).");
   opts.add_options()
-      ("out", "store file to write", cxxopts::value<std::string>())
+      ("o,out", "store file to write", cxxopts::value<std::string>())
       ("n-train", "training materials", cxxopts::value<size_t>()->default_value("2000"))
       ("n-val", "validation materials", cxxopts::value<size_t>()->default_value("240"))
       ("seed", "dataset seed", cxxopts::value<uint64_t>()->default_value("0"))
@@ -40,7 +40,7 @@ int cmd_synth(int argc, char** argv) {
   });
   if (spec.n_val < kFixedEvalSize)
     std::cout << "note: val has only " << count_of(spec.n_val, "material") << ", so val_200 holds all of them\n";
-  std::cout << store_summary(MaterialStore({out}, 0));
+  std::cout << format_store_summary(summarize_store(MaterialStore({out}, 0)));
   return 0;
 }
 

@@ -73,7 +73,7 @@ int cmd_tokenize(int argc, char** argv) {
       ("id", "material id (single sequence)", cxxopts::value<std::string>())
       ("origin", "patch origin I,J,K (single sequence)", cxxopts::value<std::string>())
       ("sequences", "number of sequences to export (bulk)", cxxopts::value<size_t>())
-      ("out", "output folder (bulk)", cxxopts::value<std::string>())
+      ("o,out", "output folder (bulk)", cxxopts::value<std::string>())
       ("shard-rows", "rows per .npy shard", cxxopts::value<size_t>()->default_value("4096"))
       ("threads", "tokenizer threads (bulk)", cxxopts::value<int>()->default_value("2"));
   add_plan_options(opts);

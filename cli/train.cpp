@@ -10,16 +10,19 @@ namespace rhotrain {
 int cmd_train(int argc, char** argv) {
   cxxopts::Options opts("rhotrain train", "Train a density transformer (one run of the weighting study).");
   opts.add_options()
-      ("config", "YAML run config", cxxopts::value<std::string>())
+      ("config", "YAML run config (with --resume: default, the run's own)", cxxopts::value<std::string>())
       ("run-dir", "run directory (default runs/<config name>)", cxxopts::value<std::string>());
   add_config_overrides(opts, true);
   opts.add_options()("resume", "continue from the newest complete checkpoint in the run directory");
   auto r = parse_command(opts, argc, argv);
-  const std::string config_path = required<std::string>(r, "config");
-  const RunConfig config = run_config_from(config_path, r);
-  const std::string run_dir =
-      r.count("run-dir") ? r["run-dir"].as<std::string>() : "runs/" + std::filesystem::path(config_path).stem().string();
-  train_run(config, run_dir, r.count("resume") > 0, "--config " + config_path);
+  const bool resume = r.count("resume") > 0;
+  if (!r.count("config") && !(resume && r.count("run-dir")))
+    throw UsageError("--config is required (or --resume --run-dir RUN, which continues with the run's own config)");
+  const std::string run_dir = r.count("run-dir") ? r["run-dir"].as<std::string>()
+                                                 : "runs/" + std::filesystem::path(r["config"].as<std::string>()).stem().string();
+  const RunConfig config = r.count("config") ? run_config_from(r["config"].as<std::string>(), r)
+                                             : with_overrides(saved_run_config(run_dir), r);
+  train_run(config, run_dir, resume);
   return 0;
 }
 

@@ -88,10 +88,12 @@ PatchBudget patch_budget(const MaterialStore& store, const std::string& split, c
   return b;
 }
 
-std::string write_patch_budget_preview(const MaterialStore& store, const PatchBudget& b, std::string plot_path, bool as_json) {
-  if (plot_path.empty())
-    plot_path = std::filesystem::path(store.paths().front()).replace_extension("").string() + ".preview-" + b.split + ".svg";
-  write_text_file_atomic(plot_path, histogram(b).render());
+std::string default_budget_plot_path(const MaterialStore& store, const std::string& split) {
+  return std::filesystem::path(store.paths().front()).replace_extension("").string() + ".preview-" + split + ".svg";
+}
+
+std::string write_patch_budget_preview(const PatchBudget& b, const std::string& plot_path, bool as_json) {
+  if (!plot_path.empty()) write_text_file_atomic(plot_path, histogram(b).render());
 
   const std::string electrons_from = electrons_from_name(b.electrons_from);
   if (as_json) {
@@ -132,7 +134,7 @@ std::string write_patch_budget_preview(const MaterialStore& store, const PatchBu
   else
     std::snprintf(line, sizeof line, "no warning: electrons weighting max:min = %s <= %.0f\n", ratio.c_str(), kBudgetWarnRatio);
   text += line;
-  return text + "plot: " + plot_path + "\n";
+  return plot_path.empty() ? text : text + "plot: " + plot_path + "\n";
 }
 
 }  // namespace rhotrain

@@ -39,9 +39,10 @@ struct PatchBudget {
 // every weighting is shown).
 PatchBudget patch_budget(const MaterialStore& store, const std::string& split, const PlanSpec& spec);
 
-// Writes the histogram of M_i for every weighting as SVG to `plot_path` (default, when empty: next to the
-// store's first file) and returns what `rhotrain preview` prints: a table and the warning line, or one JSON object.
-std::string write_patch_budget_preview(const MaterialStore& store, const PatchBudget& budget, std::string plot_path,
-                                       bool as_json);
+// Writes the histogram of M_i for every weighting as SVG to `plot_path` (none when empty) and returns what
+// `rhotrain preview` prints: a table and the warning line, or one JSON object.
+std::string write_patch_budget_preview(const PatchBudget& budget, const std::string& plot_path, bool as_json);
+// Where preview puts the histogram when not told: next to the store's first file.
+std::string default_budget_plot_path(const MaterialStore& store, const std::string& split);
 
 }  // namespace rhotrain

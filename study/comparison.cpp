@@ -10,6 +10,7 @@
 #include "common/svg_chart.h"
 #include "common/text.h"
 #include "metrics/eval_record.h"
+#include "trainer/evaluator.h"
 #include "trainer/run_config.h"
 #include "trainer/settings.h"
 
@@ -26,14 +27,14 @@ struct Run {
 };
 
 // The evaluation at `step` ("last": the highest step evaluated) of `set`.
-Run load_run(const std::string& dir, const std::string& step, const std::string& set) {
+Run load_run(const std::string& dir, const std::string& step, const std::string& set, const std::vector<std::string>& store) {
   Run r;
   r.dir = dir;
   const std::string config = (fs::path(dir) / "config.yaml").string();
   if (!fs::exists(config)) throw Error(dir + ": not a run directory (no config.yaml)");
   r.config = RunConfig::from_resolved_file(config);
   r.settings = run_settings(r.config);
-  const fs::path eval_dir = fs::path(dir) / "eval" / set;
+  const fs::path eval_dir = eval_record_dir(dir, set, store);
   std::string path;
   if (step == "last") {
     long long best = -1;
@@ -45,7 +46,12 @@ Run load_run(const std::string& dir, const std::string& step, const std::string&
           if (s > best) best = s, path = e.path().string();
         }
       }
-    if (path.empty()) throw Error(dir + ": no evaluation of set '" + set + "' (run `rhotrain eval --run " + dir + "`)");
+    if (path.empty()) {
+      std::string with_store;
+      for (const auto& s : store) with_store += " --store " + s;
+      throw Error(dir + ": no evaluation of split '" + set + "' in " + eval_dir.string() + " (run `rhotrain eval --run " + dir +
+                  " --split " + set + with_store + "`)");
+    }
   } else {
     path = (eval_dir / ("step-" + step + ".json")).string();
     if (!fs::exists(path)) throw Error(path + ": no such evaluation");
@@ -78,9 +84,10 @@ std::string signed_ci(const Interval& i) {
 
 }  // namespace
 
-std::string write_comparison(const std::string& dir_a, const std::string& dir_b, const std::string& step,
-                             const std::string& set, const std::string& out, bool force) {
-  Run a = load_run(dir_a, step, set), b = load_run(dir_b, step, set);
+std::string write_comparison(const ComparisonRequest& request) {
+  const std::string &dir_a = request.run_a, &dir_b = request.run_b, &set = request.split, &out = request.out;
+  const bool force = request.force;
+  Run a = load_run(dir_a, request.step, set, request.store), b = load_run(dir_b, request.step, set, request.store);
   // The hypotheses read "electrons vs uniform": A is the uniform run whatever the argument order.
   if (a.settings.data.plan.weighting == "electrons" && b.settings.data.plan.weighting == "uniform") std::swap(a, b);
   const std::string& weighting_a = a.settings.data.plan.weighting;

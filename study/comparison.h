@@ -3,12 +3,20 @@
 // report with paired-bootstrap differences, the H1–H3 verdicts and two SVG plots beside it.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace rhotrain {
 
-// `step` is an evaluated step or "last"; unmatched runs are refused unless `force`. Returns the report's headline
-// table (what `compare` and `experiment` print).
-std::string write_comparison(const std::string& run_a, const std::string& run_b, const std::string& step,
-                             const std::string& set, const std::string& out, bool force);
+struct ComparisonRequest {
+  std::string run_a, run_b;
+  std::string step = "last";       // an evaluated step, or the last one both runs have of the split
+  std::string split = "val_200";
+  std::vector<std::string> store;  // the store the runs were evaluated on with `eval --store`; empty: their own
+  std::string out = "report.md";
+  bool force = false;              // compare runs that are not matched
+};
+
+// Returns the report's headline table (what `compare` and `experiment` print).
+std::string write_comparison(const ComparisonRequest& request);
 
 }  // namespace rhotrain

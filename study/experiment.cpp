@@ -66,7 +66,10 @@ std::string fixtures_table(const std::vector<std::string>& run_dirs, const std::
     SkipReport skipped;
     request.run_dir = dir;
     recs.push_back(evaluate_checkpoint(request, skipped));
-    write_text_file_atomic((fs::path(dir) / "eval" / "fixtures.json").string(), eval_record_json(recs.back()));
+    const std::string record_dir = eval_record_dir(dir, request.set, request.stores);
+    fs::create_directories(record_dir);
+    write_text_file_atomic((fs::path(record_dir) / ("step-" + std::to_string(recs.back().step) + ".json")).string(),
+                           eval_record_json(recs.back()));
   }
   char row[256];
   for (size_t i = 0; i < recs[0].materials.size(); ++i) {
@@ -83,7 +86,7 @@ std::string fixtures_table(const std::vector<std::string>& run_dirs, const std::
 
 }  // namespace
 
-ExperimentOutcome run_experiment(const RunConfig& config, const std::string& config_hint, const std::string& out,
+ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out,
                                  const std::string& fixtures) {
   const RunSettings settings = run_settings(config);
   if (settings.eval.sets.empty()) throw Error("experiment: eval.sets is empty; the comparison needs an evaluated set");
@@ -103,7 +106,7 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& con
   {
     const MaterialStore store(expand_store_paths(stores), 0);
     const PatchBudget budget = patch_budget(store, settings.data.split_train, settings.data.plan);
-    std::printf("%s", write_patch_budget_preview(store, budget, (fs::path(out) / "phase0-preview.svg").string(), false).c_str());
+    std::printf("%s", write_patch_budget_preview(budget, (fs::path(out) / "phase0-preview.svg").string(), false).c_str());
     std::fflush(stdout);
   }
 
@@ -120,7 +123,7 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& con
       std::fprintf(stderr, "already trained (%s); skipping\n", last->c_str());
       continue;
     }
-    train_run(phase, dir, last.has_value(), config_hint);
+    train_run(phase, dir, last.has_value());
     if (stop_requested()) {
       std::fprintf(stderr, "experiment stopped; run the same command again to continue where it left off\n");
       outcome.stopped = true;
@@ -129,7 +132,11 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& con
   }
 
   outcome.report = (fs::path(out) / "report.md").string();
-  outcome.headline = write_comparison(run_dirs[0], run_dirs[1], "last", settings.eval.sets.front(), outcome.report, false);
+  ComparisonRequest comparison;
+  comparison.run_a = run_dirs[0], comparison.run_b = run_dirs[1];
+  comparison.split = settings.eval.sets.front();
+  comparison.out = outcome.report;
+  outcome.headline = write_comparison(comparison);
   if (!fixtures.empty() && fs::is_directory(fixtures))
     write_text_file_atomic(outcome.report, read_text_file(outcome.report) + fixtures_table(run_dirs, fixtures, out));
   return outcome;

@@ -14,9 +14,8 @@ struct ExperimentOutcome {
   std::string headline;  // the report's headline table
 };
 
-// `config_hint` is how a user names the config to resume a phase by hand (e.g. "--config configs/x.yaml");
 // `fixtures` is a folder with manifest.json, or "" to skip the real-DFT table.
-ExperimentOutcome run_experiment(const RunConfig& config, const std::string& config_hint, const std::string& out,
+ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out,
                                  const std::string& fixtures);
 
 }  // namespace rhotrain

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "metrics/tiling.h"
 #include "models/density_transformer.h"
 #include "trainer/checkpoint.h"
@@ -88,80 +91,125 @@ void check_eval_settings(const EvalSettings& s, bool causal) {
   maskgit_steps(s.mode);
 }
 
-EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,
-                        DensityTransformer* model, const EvalSettings& s, int64_t step, SkipReport& skipped) {
+void check_eval_sets(const MaterialStore& store, const std::vector<std::string>& sets, const V3Tokenizer& tok) {
+  for (const auto& set : sets) {
+    SkipReport skipped;
+    const auto meta = [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); };
+    if (tokenizable_ids(store.split(set), meta, tok, skipped).empty())
+      throw Error("eval set '" + set + "': none of its " + count_of(skipped.considered, "material") +
+                  " can be tokenized (see eval.sets, data.max_len)");
+  }
+}
+
+namespace {
+
+// The predicted grid of one material: every tile through the model (or, for the oracle, its true tokens through
+// the codec), stitched so that each tile contributes only its used voxels and every voxel is written exactly once.
+std::vector<float> predict_grid(const Material& m, const V3Tokenizer& tok, DensityTransformer* model, const EvalSettings& s,
+                                const torch::Tensor& levels) {
+  const int P = tok.patch(), V = tok.patch_voxels(), L = tok.sequence_length(m.n_atoms());
+  const LmqCodec& codec = tok.codec();
+  const auto tiles = grid_tiles(m.grid, P);
+  std::vector<float> predicted(m.density.size()), patch(static_cast<size_t>(V));
+  for (size_t first = 0; first < tiles.size(); first += static_cast<size_t>(s.batch)) {
+    const size_t b = std::min(tiles.size() - first, static_cast<size_t>(s.batch));
+    std::vector<int32_t> tokens(b * static_cast<size_t>(L)), bins(b * static_cast<size_t>(V));
+    for (size_t r = 0; r < b; ++r) {
+      const Tile& t = tiles[first + r];
+      const Grid origin{t.axis[0].start, t.axis[1].start, t.axis[2].start};
+      gather_patch(m.grid, m.density.data(), origin, P, patch.data());
+      tok.encode(m, origin, patch.data(), tokens.data() + r * L, bins.data() + r * V);
+    }
+    std::vector<float> values(b * static_cast<size_t>(V));
+    if (!model) {
+      for (size_t i = 0; i < values.size(); ++i) values[i] = codec.decode(bins[i]);
+    } else {
+      const auto device = levels.device();
+      auto t = torch::from_blob(tokens.data(), {static_cast<int64_t>(b), L}, torch::kInt32).to(torch::kInt64).to(device);
+      auto ds = torch::full({static_cast<int64_t>(b)}, v3::dens_start(m.n_atoms()), torch::dtype(torch::kInt64).device(device));
+      auto out = predict(*model, t, ds, levels, s).to(torch::kCPU).contiguous();
+      std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
+    }
+    for (size_t r = 0; r < b; ++r) {
+      const Tile& t = tiles[first + r];
+      for (int a = t.axis[0].first_used; a < t.axis[0].first_used + t.axis[0].used; ++a)
+        for (int bb = t.axis[1].first_used; bb < t.axis[1].first_used + t.axis[1].used; ++bb)
+          for (int c = t.axis[2].first_used; c < t.axis[2].first_used + t.axis[2].used; ++c) {
+            const size_t i = static_cast<size_t>((t.axis[0].start + a) % m.grid[0]);
+            const size_t j = static_cast<size_t>((t.axis[1].start + bb) % m.grid[1]);
+            const size_t k = static_cast<size_t>((t.axis[2].start + c) % m.grid[2]);
+            predicted[(i * m.grid[1] + j) * m.grid[2] + k] = values[r * V + (static_cast<size_t>(a) * P + bb) * P + c];
+          }
+    }
+  }
+  return predicted;
+}
+
+// NMAE of the prediction, the codec floor and the uniform-density baseline (∫ρ dV / V everywhere) for one material.
+MaterialScore score(const Material& m, const std::vector<float>& predicted, const LmqCodec& codec, ElectronsFrom electrons_from) {
+  std::vector<float> floor_grid(m.density.size()),
+      baseline(m.density.size(), static_cast<float>(m.n_electrons_grid / cell_volume(m.lattice)));
+  for (size_t i = 0; i < m.density.size(); ++i) floor_grid[i] = codec.decode(codec.encode(m.density[i]));
+  MaterialScore sc;
+  sc.id = m.id;
+  sc.n_atoms = static_cast<int>(m.n_atoms());
+  sc.n_e = electron_count(m.n_electrons, m.n_electrons_grid, electrons_from);
+  sc.grid = m.grid;
+  const auto err = abs_error_sums(predicted.data(), m.density.data(), m.density.size());
+  sc.sum_abs_err = err[0], sc.sum_abs_true = err[1], sc.nmae = err[0] / err[1];
+  const auto fl = abs_error_sums(floor_grid.data(), m.density.data(), m.density.size());
+  sc.floor_nmae = fl[0] / fl[1];
+  const auto bl = abs_error_sums(baseline.data(), m.density.data(), m.density.size());
+  sc.baseline_nmae = bl[0] / bl[1];
+  return sc;
+}
+
+}  // namespace
+
+std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,
+                                       DensityTransformer* model, const EvalSettings& s, int64_t step, SkipReport& skipped,
+                                       const std::function<bool()>& stop) {
   if (!model && s.mode != "oracle") throw Error("eval mode '" + s.mode + "' needs a model");
   if (model) check_eval_settings(s, (*model)->config().causal);
   const torch::Device device = model ? (*model)->parameters().front().device() : torch::Device(torch::kCPU);
   const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   torch::NoGradGuard no_grad;
   if (model) (*model)->eval();
-  const bool oracle = s.mode == "oracle";
   const LmqCodec& codec = tok.codec();
-  auto levels = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device);
-  const int P = tok.patch(), V = tok.patch_voxels();
+  const auto levels = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device);
 
   EvalRecord rec;
-  rec.set = set, rec.mode = s.mode, rec.decode = oracle ? "level" : s.decode, rec.step = step;
+  rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
   const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
                                    tok, skipped);
+  double next_report = 10;  // seconds: a line every ten seconds, so a long evaluation is not silent
   for (const auto& id : ids) {
-    const Material m = store.read(id);
-    const int L = tok.sequence_length(m.n_atoms());
-    const auto tiles = grid_tiles(m.grid, P);
-    std::vector<float> predicted(m.density.size()), patch(static_cast<size_t>(V));
-    for (size_t first = 0; first < tiles.size(); first += static_cast<size_t>(s.batch)) {
-      const size_t b = std::min(tiles.size() - first, static_cast<size_t>(s.batch));
-      std::vector<int32_t> tokens(b * static_cast<size_t>(L)), bins(b * static_cast<size_t>(V));
-      for (size_t r = 0; r < b; ++r) {
-        const Tile& t = tiles[first + r];
-        const Grid origin{t.axis[0].start, t.axis[1].start, t.axis[2].start};
-        gather_patch(m.grid, m.density.data(), origin, P, patch.data());
-        tok.encode(m, origin, patch.data(), tokens.data() + r * L, bins.data() + r * V);
-      }
-      std::vector<float> values(b * static_cast<size_t>(V));
-      if (oracle) {
-        for (size_t i = 0; i < values.size(); ++i) values[i] = codec.decode(bins[i]);
-      } else {
-        auto t = torch::from_blob(tokens.data(), {static_cast<int64_t>(b), L}, torch::kInt32).to(torch::kInt64).to(device);
-        auto ds = torch::full({static_cast<int64_t>(b)}, v3::dens_start(m.n_atoms()), torch::dtype(torch::kInt64).device(device));
-        auto out = predict(*model, t, ds, levels, s).to(torch::kCPU).contiguous();
-        std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
-      }
-      // Stitch: each tile contributes only its used voxels, so every voxel is written exactly once.
-      for (size_t r = 0; r < b; ++r) {
-        const Tile& t = tiles[first + r];
-        for (int a = t.axis[0].first_used; a < t.axis[0].first_used + t.axis[0].used; ++a)
-          for (int bb = t.axis[1].first_used; bb < t.axis[1].first_used + t.axis[1].used; ++bb)
-            for (int c = t.axis[2].first_used; c < t.axis[2].first_used + t.axis[2].used; ++c) {
-              const size_t i = static_cast<size_t>((t.axis[0].start + a) % m.grid[0]);
-              const size_t j = static_cast<size_t>((t.axis[1].start + bb) % m.grid[1]);
-              const size_t k = static_cast<size_t>((t.axis[2].start + c) % m.grid[2]);
-              predicted[(i * m.grid[1] + j) * m.grid[2] + k] = values[r * V + (static_cast<size_t>(a) * P + bb) * P + c];
-            }
-      }
+    if (stop && stop()) {
+      if (model) (*model)->train();
+      return std::nullopt;
     }
-    std::vector<float> floor_grid(m.density.size()), baseline(m.density.size(),
-                                                              static_cast<float>(m.n_electrons_grid / cell_volume(m.lattice)));
-    for (size_t i = 0; i < m.density.size(); ++i) floor_grid[i] = codec.decode(codec.encode(m.density[i]));
-    MaterialScore sc;
-    sc.id = id;
-    sc.n_atoms = static_cast<int>(m.n_atoms());
-    sc.n_e = electron_count(m.n_electrons, m.n_electrons_grid, s.electrons_from);
-    sc.grid = m.grid;
-    const auto err = abs_error_sums(predicted.data(), m.density.data(), m.density.size());
-    sc.sum_abs_err = err[0], sc.sum_abs_true = err[1], sc.nmae = err[0] / err[1];
-    const auto fl = abs_error_sums(floor_grid.data(), m.density.data(), m.density.size());
-    sc.floor_nmae = fl[0] / fl[1];
-    const auto bl = abs_error_sums(baseline.data(), m.density.data(), m.density.size());
-    sc.baseline_nmae = bl[0] / bl[1];
-    rec.materials.push_back(sc);
+    const Material m = store.read(id);
+    rec.materials.push_back(score(m, predict_grid(m, tok, model, s, levels), codec, s.electrons_from));
+    if (elapsed() >= next_report && rec.materials.size() < ids.size()) {
+      const double per = elapsed() / static_cast<double>(rec.materials.size());
+      std::fprintf(stderr, "eval %s: %zu/%zu materials, %.0f s, ETA %.0f s%s\n", set.c_str(), rec.materials.size(), ids.size(),
+                   elapsed(), per * static_cast<double>(ids.size() - rec.materials.size()),
+                   stop ? " (Ctrl-C stops it after the current material)" : "");
+      next_report = elapsed() + 10;
+    }
   }
   if (rec.materials.empty()) throw Error("eval set '" + set + "': no material can be scored");
   rec.aggregates = aggregate(rec.materials);
-  rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  rec.seconds = elapsed();
   if (model) (*model)->train();
   return rec;
+}
+
+std::string eval_record_dir(const std::string& run_dir, const std::string& split, const std::vector<std::string>& other_store) {
+  const std::string folder =
+      other_store.empty() ? split : split + "@" + std::filesystem::path(other_store.front()).stem().string();
+  return (std::filesystem::path(run_dir) / "eval" / folder).string();
 }
 
 EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport& skipped) {
@@ -176,13 +224,13 @@ EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport&
   if (!request.mode.empty()) settings.mode = request.mode;
   if (!request.decode.empty()) settings.decode = request.decode;
   configure_threads(run.train.threads);
-  return evaluate_set(store, request.set, tok, &model, settings, read_train_state(checkpoint).step, skipped);
+  return *evaluate_set(store, request.set, tok, &model, settings, read_train_state(checkpoint).step, skipped);
 }
 
 EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok, SkipReport& skipped) {
   EvalSettings s;
   s.mode = "oracle";
-  return evaluate_set(store, set, tok, nullptr, s, 0, skipped);
+  return *evaluate_set(store, set, tok, nullptr, s, 0, skipped);
 }
 
 void check_oracle_equals_floor(const EvalRecord& oracle) {

@@ -3,6 +3,8 @@
 // against the raw density, beside the codec floor and the uniform-density baseline.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,11 +19,20 @@ class DensityTransformer;  // models/density_transformer.h
 
 // Checks mode and decode against the model's objective; throws Error on a mismatch or an unknown name.
 void check_eval_settings(const EvalSettings& s, bool causal);
+// Every set is a split of the store with at least one material the tokenizer takes: what a run checks before its
+// first step, so that a typo in eval.sets cannot cost the steps up to the first evaluation.
+void check_eval_sets(const MaterialStore& store, const std::vector<std::string>& sets, const V3Tokenizer& tokenizer);
 
 // Runs on the model's device. `model` may be null only in oracle mode. Materials the tokenizer cannot take are
-// reported in `skipped`.
-EvalRecord evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tokenizer,
-                        DensityTransformer* model, const EvalSettings& settings, int64_t step, SkipReport& skipped);
+// reported in `skipped`. Prints a progress line every ten seconds; `stop`, asked before each material, abandons the
+// evaluation (nothing is returned) when it says so.
+std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tokenizer,
+                                       DensityTransformer* model, const EvalSettings& settings, int64_t step,
+                                       SkipReport& skipped, const std::function<bool()>& stop = {});
+
+// Where a run's evaluations of one split are recorded (step-N.json each), which is where compare finds them:
+// RUN/eval/<split> on the run's own store, RUN/eval/<split>@<name> on another (<name>: its first file's stem).
+std::string eval_record_dir(const std::string& run_dir, const std::string& split, const std::vector<std::string>& other_store);
 
 // Which checkpoint of a run to evaluate where, and how: empty fields mean the run's own (its store, eval.mode,
 // eval.decode); the patch, codec, eval.batch_size and train.threads are always the run's.

@@ -20,6 +20,7 @@ DataSettings data_settings(const RunConfig& c) {
   d.plan.mode = parse_weighting_mode(c.get_string("data.weighting_mode"));
   d.plan.electrons_from = parse_electrons_from(c.get_string("data.electrons_from"));
   d.plan.patches_per_mat = c.get_double("data.patches_per_mat");
+  if (!(d.plan.patches_per_mat > 0)) throw Error("data.patches_per_mat must be positive, not " + c.get_string("data.patches_per_mat"));
   d.plan.seed = static_cast<uint64_t>(c.get_int("train.seed"));
   d.workers = static_cast<int>(c.get_int("data.workers"));
   d.cache_bytes = static_cast<size_t>(c.get_int("data.cache_bytes"));

@@ -61,7 +61,7 @@ std::optional<std::string> starting_checkpoint(const RunConfig& config, const st
   for (const auto& k : config.resume_conflicts(read_checkpoint_config(*from))) conflicts += (conflicts.empty() ? "" : ", ") + k;
   if (!conflicts.empty())
     throw Error(run_dir + ": config differs from the checkpoint's in " + conflicts + " (a resume may change only " +
-                RunConfig::resume_changeable_keys() + ")");
+                RunConfig::resume_changeable_keys() + "; `rhotrain train --run-dir " + run_dir + " --resume` uses the run's own)");
   return from;
 }
 
@@ -235,29 +235,52 @@ void log_eval(EventWriter& events, const EvalRecord& r) {
   events.scalar(p + "seconds", r.step, r.seconds);
 }
 
-// Returns the seconds it took.
-double evaluate_sets(const TrainingData& data, DensityTransformer& model, const EvalSettings& settings, int64_t step,
-                     const std::string& run_dir, EventWriter& events) {
+std::string eval_record_file(const std::string& run_dir, const std::string& set, int64_t step) {
+  return (fs::path(eval_record_dir(run_dir, set, {})) / ("step-" + std::to_string(step) + ".json")).string();
+}
+
+// Returns the seconds it took, or nothing when a stop request abandoned it.
+std::optional<double> evaluate_sets(const TrainingData& data, DensityTransformer& model, const EvalSettings& settings,
+                                    int64_t step, const std::string& run_dir, EventWriter& events) {
   double seconds = 0;
   for (const auto& set : settings.sets) {
     SkipReport skipped;
-    const EvalRecord rec = evaluate_set(*data.store, set, *data.tokenizer, &model, settings, step, skipped);
+    const auto rec = evaluate_set(*data.store, set, *data.tokenizer, &model, settings, step, skipped, stop_requested);
+    if (!rec) {
+      std::fprintf(stderr, "stop requested: the evaluation at step %lld is left for the resumed run\n", static_cast<long long>(step));
+      return std::nullopt;
+    }
     skipped.print(std::cerr, "eval " + set);
-    const fs::path dir = fs::path(run_dir) / "eval" / set;
-    fs::create_directories(dir);
-    write_text_file_atomic((dir / ("step-" + std::to_string(step) + ".json")).string(), eval_record_json(rec));
-    log_eval(events, rec);
-    print_eval_table(std::cerr, rec);
-    seconds += rec.seconds;
+    fs::create_directories(eval_record_dir(run_dir, set, {}));
+    write_text_file_atomic(eval_record_file(run_dir, set, step), eval_record_json(*rec));
+    log_eval(events, *rec);
+    print_eval_table(std::cerr, *rec);
+    seconds += rec->seconds;
   }
   return seconds;
+}
+
+// Whether the run evaluates at `step` (at every checkpoint, or every eval.every steps, and at the end) but has no
+// record of it: a stop during an evaluation leaves its checkpoint so, and the resumed run catches up first.
+bool evaluation_missing(const RunSettings& s, const std::string& run_dir, int64_t step) {
+  const int64_t every = s.eval.every > 0 ? s.eval.every : s.checkpoint.every;
+  if (step == 0 || (step % every != 0 && step != s.train.steps)) return false;
+  for (const auto& set : s.eval.sets)
+    if (!fs::exists(eval_record_file(run_dir, set, step))) return true;
+  return false;
 }
 
 }  // namespace
 
 bool stop_requested() { return g_stop_signal != 0; }
 
-void train_run(const RunConfig& config, const std::string& run_dir, bool resume, const std::string& resume_hint) {
+RunConfig saved_run_config(const std::string& run_dir) {
+  const auto last = latest_checkpoint(run_dir);
+  if (!last) throw Error(run_dir + ": no complete checkpoint to resume from");
+  return read_checkpoint_config(*last);
+}
+
+void train_run(const RunConfig& config, const std::string& run_dir, bool resume) {
   const RunSettings s = run_settings(config);
   const TrainSettings& t = s.train;
   const std::optional<std::string> resume_from = starting_checkpoint(config, run_dir, resume);
@@ -266,6 +289,7 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume,
 
   // ---- data: store → codec → tokenizer → tokenizable training materials → patch plan → stream
   const TrainingData data = load_training_data(s.data, resume_from);
+  check_eval_sets(*data.store, s.eval.sets, *data.tokenizer);
   auto stream = std::make_shared<PatchStream>(*data.set.plan);
 
   // ---- model and optimizer, fresh or from the newest checkpoint
@@ -293,6 +317,30 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume,
   state.events_file = events.file_name();
 
   announce_run(run_dir, resolved, s, data, model, device, resume_from, events);
+
+  double eval_seconds = 0;
+  auto evaluate = [&] {
+    if (s.eval.sets.empty()) return;
+    const auto seconds = evaluate_sets(data, model, s.eval, state.step, run_dir, events);
+    if (!seconds) return;
+    eval_seconds += *seconds;
+    std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
+                 100 * eval_seconds / std::max(1e-9, state.train_seconds));
+  };
+  auto save = [&] {
+    state.events_bytes = events.flush();
+    save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, s.checkpoint.keep);
+  };
+  auto checkpoint = [&] {
+    if (s.eval.every == 0 && !g_stop_signal) evaluate();  // a stop request should not wait for an evaluation
+    save();
+  };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  if (resume_from && evaluation_missing(s, run_dir, state.step)) {
+    evaluate();
+    if (!g_stop_signal) save();
+  }
   if (state.step >= t.steps) {
     std::fprintf(stderr, "run already at step %lld of %lld: nothing to do\n", static_cast<long long>(state.step),
                  static_cast<long long>(t.steps));
@@ -307,21 +355,6 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume,
           .batch_size(static_cast<size_t>(t.batch_size))
           .workers(static_cast<size_t>(s.data.workers))
           .max_jobs(2 * std::max<size_t>(1, static_cast<size_t>(s.data.workers))));
-
-  double eval_seconds = 0;
-  auto evaluate = [&] {
-    if (s.eval.sets.empty()) return;
-    eval_seconds += evaluate_sets(data, model, s.eval, state.step, run_dir, events);
-    std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
-                 100 * eval_seconds / std::max(1e-9, state.train_seconds));
-  };
-  auto checkpoint = [&] {
-    if (s.eval.every == 0 && !g_stop_signal) evaluate();  // a stop request should not wait for an evaluation
-    state.events_bytes = events.flush();
-    save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, s.checkpoint.keep);
-  };
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
 
   // ---- the steps
   const DensityLoss density_loss(data.codec, t.density_loss_power, device);
@@ -351,8 +384,8 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume,
     if (s.eval.every > 0 && (state.step % s.eval.every == 0 || last)) evaluate();
     if (last || state.step % s.checkpoint.every == 0 || g_stop_signal) checkpoint();
     if (g_stop_signal && !last) {
-      std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train %s --run-dir %s --resume\n",
-                   g_stop_signal.load(), static_cast<long long>(state.step), resume_hint.c_str(), run_dir.c_str());
+      std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train --run-dir %s --resume\n",
+                   g_stop_signal.load(), static_cast<long long>(state.step), run_dir.c_str());
       return;
     }
     wait_start = Clock::now();

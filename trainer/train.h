@@ -7,10 +7,12 @@
 
 namespace rhotrain {
 
-// Trains with a resolved config into `run_dir`, or continues its newest checkpoint when `resume`. `resume_hint`
-// is the part of the command line a user repeats to resume after a signal (e.g. "--config configs/x.yaml").
-// Returns when the run finished or stopped cleanly on a signal; throws Error on bad input before the first step.
-void train_run(const RunConfig& config, const std::string& run_dir, bool resume, const std::string& resume_hint);
+// Trains with a resolved config into `run_dir`, or continues its newest checkpoint when `resume`. Returns when the
+// run finished or stopped cleanly on a signal (saying how to resume); throws Error on bad input before the first step.
+void train_run(const RunConfig& config, const std::string& run_dir, bool resume);
+
+// The config a resumed run continues with: the one saved in its run directory.
+RunConfig saved_run_config(const std::string& run_dir);
 
 // True once SIGINT or SIGTERM asked the current run to stop.
 bool stop_requested();

@@ -22,6 +22,15 @@ cxxopts::ParseResult parse_command(cxxopts::Options& options, int argc, char** a
   return result;
 }
 
+std::vector<std::string> store_arguments(const cxxopts::ParseResult& r) {
+  std::vector<std::string> paths;
+  for (const char* name : {"store", "stores"})
+    if (r.count(name))
+      for (const auto& p : r[name].as<std::vector<std::string>>()) paths.push_back(p);
+  if (paths.empty()) throw UsageError("--store is required");
+  return paths;
+}
+
 std::string choice(const std::string& name, const std::string& value, const std::vector<std::string>& choices) {
   std::string known;
   for (const auto& c : choices) {

@@ -38,6 +38,9 @@ T required(const cxxopts::ParseResult& r, const std::string& name, const std::st
   throw UsageError("--" + name + " is required");
 }
 
+// The store files of a command that takes them as --store and, as it always did, positionally; UsageError if none.
+std::vector<std::string> store_arguments(const cxxopts::ParseResult& r);
+
 // `value` of flag --name when it is one of `choices`; throws UsageError naming them otherwise.
 std::string choice(const std::string& name, const std::string& value, const std::vector<std::string>& choices);
 

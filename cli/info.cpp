@@ -16,7 +16,7 @@ int cmd_info(int argc, char** argv) {
       ("json", "print one JSON object instead of the table");
   opts.add_options(kAliases)("stores", "", cxxopts::value<std::vector<std::string>>());
   auto r = parse_command(opts, argc, argv, {"stores"});
-  const MaterialStore store(expand_store_paths(required<std::vector<std::string>>(r, "store", "stores")), 0);
+  const MaterialStore store(expand_store_paths(store_arguments(r)), 0);
   const bool ids = r.count("ids") > 0;
   if (r.count("json")) {
     nlohmann::json j = store_summary_json(summarize_store(store));

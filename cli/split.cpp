@@ -17,7 +17,7 @@ int cmd_split(int argc, char** argv) {
       ("seed", "shuffle seed", cxxopts::value<uint64_t>()->default_value("0"));
   opts.add_options(kAliases)("stores", "", cxxopts::value<std::vector<std::string>>());
   auto r = parse_command(opts, argc, argv, {"stores"});
-  const auto paths = expand_store_paths(required<std::vector<std::string>>(r, "store", "stores"));
+  const auto paths = expand_store_paths(store_arguments(r));
   const double val_fraction = r["val-fraction"].as<double>();
   if (!(val_fraction > 0 && val_fraction < 1))
     throw UsageError("--val-fraction must be between 0 and 1, not " + std::to_string(val_fraction));

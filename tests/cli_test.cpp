@@ -5,6 +5,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "materials/store.h"
 #include "tests/test_support.h"
@@ -188,6 +193,160 @@ TEST(Cli, SynthThenInfoSummarisesTheStore) {
   EXPECT_NE(info.out.find("materials: 25"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("train=20 val=5 val_200=5"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("n_e (sum Z)"), std::string::npos);
+}
+
+// The repository stands alone: nothing the README's two commands build or run reads the workspace's shared folder.
+TEST(Standalone, NoSourceScriptOrConfigReadsTheSharedFolder) {
+  namespace fs = std::filesystem;
+  const fs::path root = RHOTRAIN_SOURCE_DIR;
+  std::vector<std::string> offenders;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory() && (name == "build" || name == ".git" || name == "data" || name == "runs" || name == "docs")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const std::string ext = it->path().extension().string();
+    if (!it->is_regular_file() || !(ext == ".cpp" || ext == ".h" || ext == ".py" || ext == ".sh" || ext == ".yaml" ||
+                                    name == "CMakeLists.txt" || name == "run"))
+      continue;
+    const std::string needle = std::string("..") + "/shared";  // spelled so that this file does not contain it
+    if (test::read_file(it->path().string()).find(needle) != std::string::npos &&
+        name != "test.sh")  // test.sh hides that folder from the suite under CI
+      offenders.push_back(fs::relative(it->path(), root).string());
+  }
+  EXPECT_TRUE(offenders.empty()) << offenders.front() << " names the workspace's shared folder";
+  EXPECT_EQ(test::fixture("manifest.json").rfind(root.string(), 0), 0u) << "the fixtures live in the repository";
+}
+
+// A store whose attributes have the wrong type is refused in one line (it aborted with an HDF5 exception).
+TEST(Cli, AStoreAttributeOfTheWrongTypeIsAOneLineError) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("import -o " + dir.file("s.h5") + " " + fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
+  {
+    H5::H5File f(dir.file("s.h5"), H5F_ACC_RDWR);
+    H5::Group root = f.openGroup("/");
+    root.removeAttr("version");
+    H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+    root.createAttribute("version", t, H5::DataSpace(H5S_SCALAR)).write(t, std::string("1"));
+  }
+  const auto r = run_rhotrain("info --store " + dir.file("s.h5"));
+  expect_one_line_error(r, {"s.h5", "'version' attribute is not an integer"});
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+TEST(Cli, TheSameStoreFileTwiceOrTwoFilesWithOneIdAreRefused) {
+  TempDir dir;
+  for (const char* s : {"a.h5", "b.h5"})
+    ASSERT_EQ(run_rhotrain("import -o " + dir.file(s) + " " + fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
+  expect_one_line_error(run_rhotrain("info --store " + dir.file("a.h5") + " " + dir.file("b.h5")),
+                        {"b.h5", "'Si_diamond.ase' is also in", "a.h5"});
+  expect_one_line_error(run_rhotrain("info --store " + dir.file("a.h5") + " --store " + dir.file("a.h5")),
+                        {"a.h5", "given twice"});
+}
+
+// Flags a user gets wrong exit 2 and say what is accepted; a file of the other format is named as such.
+TEST(Cli, UsageErrorsExitTwoAndNameTheFlag) {
+  TempDir dir;
+  const std::string cube = fixture("AlP_zb.qe-pp.cube");
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"import --format vasp -o " + dir.file("s.h5") + " " + cube, "--format must be one of chgcar|cube, not 'vasp'"},
+           {"import -o " + dir.file("s.h5"), "no input files given"},
+           {"export --store " + dir.file("s.h5") + " --id x --format vasp -o " + dir.file("x"), "--format must be one of"},
+           {"split --store " + dir.file("s.h5") + " --val-fraction 1.5", "--val-fraction must be between 0 and 1"},
+           {"logs " + dir.path() + " --format xml", "--format must be one of table|csv|json, not 'xml'"},
+           {"eval --run " + dir.path() + " --decode bogus", "--decode must be one of median|mean|argmax"},
+           {"eval --run " + dir.path() + " --mode maskgit:0", "--mode must be maskgit:K"},
+       }) {
+    const auto r = run_rhotrain(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.err;
+    expect_one_line_error(r, {c.message});
+  }
+  EXPECT_TRUE(dir.entries().empty());
+  const auto wrong = run_rhotrain("import --format chgcar -o " + dir.file("s.h5") + " " + cube);
+  expect_one_line_error(wrong, {"AlP_zb.qe-pp.cube", "looks like a Gaussian cube file"});
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+// Without --format each file is read as what it looks like; one file is "1 material".
+TEST(Cli, ImportReadsEachFileAsWhatItLooksLike) {
+  TempDir dir;
+  const auto r = run_rhotrain("import -o " + dir.file("s.h5") + " " + fixture("AlP_zb.qe-pp.cube") + " " +
+                              fixture("TiO2_rutile.ase.CHGCAR"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(MaterialStore({dir.file("s.h5")}).ids(), (std::vector<std::string>{"AlP_zb.qe-pp", "TiO2_rutile.ase"}));
+  const auto one = run_rhotrain("import -o " + dir.file("t.h5") + " " + fixture("Si_diamond.ase.CHGCAR"));
+  EXPECT_NE(one.out.find("(1 material)"), std::string::npos) << one.out;
+}
+
+// --species is for VASP 4 files; given for a file with its own species line, it is ignored with a note.
+TEST(Cli, SpeciesForAFileThatNamesItsOwnIsNoted) {
+  TempDir dir;
+  const auto r = run_rhotrain("import --species Cu -o " + dir.file("s.h5") + " " + fixture("Cu_fcc.vasp4.CHGCAR") + " " +
+                              fixture("Si_diamond.ase.CHGCAR"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("Si_diamond.ase.CHGCAR names its species (Si); --species is for VASP 4 files"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Cu_fcc"), std::string::npos) << "the VASP 4 file needs --species: no note for it";
+}
+
+TEST(Cli, InfoListsIdsAndPrintsJson) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("import -o " + dir.file("s.h5") + " " + fixture("Si_diamond.ase.CHGCAR") + " " +
+                         fixture("MgO_rs.spin_aug.pymatgen.CHGCAR")).exit_code, 0);
+  EXPECT_EQ(run_rhotrain("info --store " + dir.file("s.h5") + " --ids").out, "MgO_rs.spin_aug.pymatgen\nSi_diamond.ase\n");
+  const auto j = nlohmann::json::parse(run_rhotrain("info " + dir.file("s.h5") + " --json --ids").out);
+  EXPECT_EQ(j["materials"], 2);
+  EXPECT_EQ(j["ids"].size(), 2u);
+  EXPECT_EQ(j["n_e_sum_z"]["max"].get<double>(), 28.0);  // Si2: ΣZ = 28 > MgO's 20
+}
+
+// A mistyped id gets the close ones suggested; the export's folder is created.
+TEST(Cli, ExportSuggestsCloseIdsAndCreatesTheFolder) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("import -o " + dir.file("s.h5") + " " + fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
+  expect_one_line_error(run_rhotrain("export --store " + dir.file("s.h5") + " --id Si_diamnd.ase -o " + dir.file("x.cube")),
+                        {"no material with id 'Si_diamnd.ase'; did you mean 'Si_diamond.ase'?"});
+  const auto r = run_rhotrain("export --store " + dir.file("s.h5") + " --id Si_diamond.ase -o " + dir.file("new/dir/x.cube"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cube"), std::string::npos) << "the format follows the .cube name";
+  EXPECT_NE(test::read_file(dir.file("new/dir/x.cube")).find("Si_diamond"), std::string::npos);
+}
+
+TEST(Cli, VersionNamesRhotrainAndLibTorch) {
+  const auto r = run_rhotrain("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("rhotrain ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("LibTorch "), std::string::npos) << r.out;
+}
+
+// Every flag the README's CLI section shows is a flag of that command's --help: one vocabulary, documented.
+TEST(Cli, EveryFlagInTheReadmeIsInTheCommandsHelp) {
+  const std::string readme = test::read_file(std::string(RHOTRAIN_SOURCE_DIR) + "/README.md");
+  std::istringstream lines(readme);
+  std::map<std::string, std::set<std::string>> flags;
+  std::string line, command;
+  bool in_block = false;
+  const std::regex flag(R"((^|[\s\[(])(--[a-z][a-z0-9-]*))");
+  while (std::getline(lines, line)) {
+    if (line.rfind("```", 0) == 0) {
+      in_block = !in_block, command.clear();
+      continue;
+    }
+    if (!in_block) continue;
+    if (line.rfind("rhotrain ", 0) == 0) command = line.substr(9, line.find(' ', 9) - 9);
+    else if (line.empty() || line[0] != ' ') command.clear();
+    if (command.empty() || command[0] == '-') continue;
+    for (std::sregex_iterator m(line.begin(), line.end(), flag), end; m != end; ++m) flags[command].insert((*m)[2]);
+  }
+  ASSERT_GE(flags.size(), 12u) << "the README's CLI section was not found";
+  for (const auto& [cmd, names] : flags) {
+    const auto help = run_rhotrain(cmd + " --help");
+    ASSERT_EQ(help.exit_code, 0) << cmd;
+    for (const auto& f : names) EXPECT_NE(help.out.find(f + " "), std::string::npos) << "rhotrain " << cmd << " has no " << f;
+  }
 }
 
 }  // namespace

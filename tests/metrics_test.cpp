@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
 
+#include "metrics/eval_record.h"
 #include "metrics/nmae.h"
 #include "metrics/tiling.h"
 
@@ -134,6 +138,45 @@ TEST(Hypotheses, DifferentSetsAreRefused) {
   auto [a, b] = paired([](double) { return 0.0; });
   b[5].id = "other";
   EXPECT_THROW(compare_paired(a, b), std::invalid_argument);
+}
+
+// Fewer than ten materials leave deciles empty: those are not available (not a 0.00), and no verdict is given —
+// with one material every bootstrap interval has zero width, and "H2 supported" came out of that.
+TEST(Hypotheses, ASetTooSmallGetsNoVerdictAndItsEmptyDecilesAreNotAvailable) {
+  auto [a, b] = paired([](double) { return -0.01; });
+  a.resize(5), b.resize(5);
+  const Aggregates agg = aggregate(a);
+  for (size_t d = 0; d < 10; ++d) EXPECT_EQ(available(agg.deciles[d].per_mat_mean), d < 5) << d;
+  EXPECT_TRUE(std::isnan(agg.deciles[9].n_e_min));
+  const auto c = compare_paired(a, b);
+  EXPECT_FALSE(available(c.d_deciles[9]));
+  EXPECT_FALSE(available(c.h3_gap));
+  const auto h = judge(c);
+  EXPECT_EQ(h.h1, Verdict::not_applicable);
+  EXPECT_EQ(h.h2, Verdict::not_applicable);
+  EXPECT_EQ(h.h3, Verdict::not_applicable);
+  EXPECT_STREQ(verdict_name(h.h2), "n/a");
+  a.resize(1), b.resize(1);
+  EXPECT_EQ(judge(compare_paired(a, b)).h2, Verdict::not_applicable);
+}
+
+// An evaluation record keeps an empty decile as null and reads it back as not available.
+TEST(EvalRecord, EmptyDecilesRoundTripAsNull) {
+  EvalRecord r;
+  r.set = "s", r.mode = "maskgit:1", r.decode = "median";
+  for (int i = 0; i < 3; ++i) r.materials.push_back(score("m" + std::to_string(i), 10 + i, 0.02 * (i + 1)));
+  r.aggregates = aggregate(r.materials);
+  const std::string json = eval_record_json(r);
+  EXPECT_NE(json.find("\"per_mat_mean\": null"), std::string::npos) << json;
+  const std::string path = ::testing::TempDir() + "/record.json";
+  { std::ofstream(path) << json; }
+  const EvalRecord back = read_eval_record(path);
+  EXPECT_FALSE(available(back.aggregates.deciles[7].per_mat_mean));
+  EXPECT_EQ(back.aggregates.deciles[7].count, 0u);
+  EXPECT_EQ(back.aggregates.deciles[1].per_mat_mean.value, r.aggregates.deciles[1].per_mat_mean.value);
+  std::ostringstream table;
+  print_eval_table(table, r);
+  EXPECT_NE(table.str().find(" n/a"), std::string::npos) << table.str();
 }
 
 }  // namespace

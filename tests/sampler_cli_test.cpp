@@ -122,5 +122,45 @@ TEST_F(SamplerCli, PreviewReportsBothWeightingsFromMetadataOnly) {
       << table.out;
 }
 
+// A budget that plans no patches is refused, one line, by every command that plans them (it crashed preview).
+TEST_F(SamplerCli, ABudgetOfNoPatchesIsRefusedByPreviewAndTokenize) {
+  TempDir d;
+  for (const char* m : {"0", "0.001", "-5"}) {
+    const auto preview = run_rhotrain("preview --store " + store() + " --patches-per-mat " + m + " --plot " + d.file("p.svg"));
+    EXPECT_EQ(preview.exit_code, 1) << m << ": " << preview.err;
+    EXPECT_NE(preview.err.find("patches per material"), std::string::npos) << preview.err;
+    EXPECT_EQ(std::count(preview.err.begin(), preview.err.end(), '\n'), 1) << preview.err;
+    const auto tokenize = run_rhotrain("tokenize --store " + store() + " --codec " + codec() + " --patch 6 --max-len 700 --sequences 5 -o " +
+                                       d.file("t") + " --patches-per-mat " + m);
+    EXPECT_EQ(tokenize.exit_code, 1) << m << ": " << tokenize.err;
+    EXPECT_NE(tokenize.err.find("patches per material"), std::string::npos) << tokenize.err;
+  }
+  EXPECT_TRUE(d.entries().empty());
+}
+
+// --json prints JSON and writes no plot unless one is asked for; an unknown weighting is a usage error (exit 2).
+TEST_F(SamplerCli, PreviewJsonWritesNoPlotAndRefusesUnknownWeightings) {
+  TempDir d;
+  std::filesystem::copy_file(store(), d.file("s.h5"));
+  ASSERT_EQ(run_rhotrain("preview --store " + d.file("s.h5") + " --json").exit_code, 0);
+  EXPECT_EQ(d.entries(), std::vector<std::string>{"s.h5"});
+  const auto bogus = run_rhotrain("preview --store " + d.file("s.h5") + " --weighting bogus");
+  EXPECT_EQ(bogus.exit_code, 2) << bogus.err;
+  EXPECT_NE(bogus.err.find("--weighting must be one of uniform|electrons, not 'bogus'"), std::string::npos) << bogus.err;
+}
+
+// A floor split that does not exist fails before the fit and leaves no codec behind; the output flag is -o/--out,
+// and the older --output still works.
+TEST_F(SamplerCli, FitCodecChecksTheFloorSplitFirstAndLeavesNoFile) {
+  TempDir d;
+  const auto r = run_rhotrain("fit-codec --store " + store() + " --bins 32 --floor-split empty -o " + d.file("c.h5"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no split 'empty'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("lloyd iteration"), std::string::npos) << "it fitted before checking the split";
+  EXPECT_TRUE(d.entries().empty());
+  ASSERT_EQ(run_rhotrain("fit-codec --store " + store() + " --bins 32 --output " + d.file("c.h5")).exit_code, 0);
+  EXPECT_EQ(LmqCodec::load(d.file("c.h5")).bins(), 32);
+}
+
 }  // namespace
 }  // namespace rhotrain

@@ -15,6 +15,7 @@
 #include "tests/tb_reference_decoder.h"
 #include "tests/test_support.h"
 #include "trainer/checkpoint.h"
+#include "trainer/evaluator.h"
 #include "trainer/events.h"
 #include "trainer/run_config.h"
 #include "trainer/settings.h"
@@ -132,6 +133,9 @@ TEST_F(Train, BadInputLeavesNoRunDirectory) {
       {"--config " + config() + " --set train.steps=many", "train.steps: expected an integer"},
       {"--config " + config() + " --set data.store=[" + runs.file("missing.h5") + "]", "missing.h5: no such file"},
       {"--config " + config() + " --set data.split_train=test", "no split 'test'"},
+      {"--config " + config() + " --set eval.sets=[val_500]", "no split 'val_500'"},  // found at once, not at step 3
+      {"--config " + config() + " --set data.patches_per_mat=0", "data.patches_per_mat must be positive"},
+      {"--config " + dir_->path(), "is a directory, not a config file"},
       {"--config " + config() + " --set data.codec=" + runs.file("codec.h5") + " --set data.codec_bins=16", ""},
   };
   for (size_t i = 0; i + 1 < cases.size(); ++i) {
@@ -175,8 +179,8 @@ TEST_F(Train, SigtermFinishesTheStepWritesACheckpointAndExitsZero) {
   if (pid == 0) {
     const std::string log = runs.file("log");
     freopen(log.c_str(), "w", stderr);
-    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--steps", "100000", "--run-dir",
-          run.c_str(), nullptr);
+    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--steps", "100000", "--set",
+          "train.lr=0.003", "--run-dir", run.c_str(), nullptr);
     _exit(127);
   }
   // Wait until it is training (the first checkpoint appears after 3 steps), then ask it to stop.
@@ -190,10 +194,16 @@ TEST_F(Train, SigtermFinishesTheStepWritesACheckpointAndExitsZero) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   const std::string log = test::read_file(runs.file("log"));
-  EXPECT_NE(log.find("resume with: rhotrain train"), std::string::npos) << log;
+  const size_t at = log.find("resume with: rhotrain ");
+  ASSERT_NE(at, std::string::npos) << log;
   const TrainState s = read_train_state(*latest_checkpoint(run));
   EXPECT_GE(s.step, 3);
   EXPECT_EQ(losses(run).rbegin()->first, s.step);  // the log ends at the checkpointed step
+  // The printed command works as printed, although the run was started with a --set it does not repeat.
+  const std::string printed = log.substr(at + 22, log.find('\n', at) - at - 22);
+  const auto resumed = run_rhotrain(printed + " --steps " + std::to_string(s.step + 2));
+  ASSERT_EQ(resumed.exit_code, 0) << printed << ": " << resumed.err;
+  EXPECT_EQ(read_train_state(*latest_checkpoint(run)).step, s.step + 2);
 }
 
 TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
@@ -214,6 +224,19 @@ TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
   EXPECT_FLOAT_EQ(j[runs.file("a")]["train/loss"]["best"].get<float>(), static_cast<float>(best));
   const auto csv = run_rhotrain("logs " + runs.file("a") + " --series --format csv --tag train/loss");
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 7);  // header + 6 steps
+  const auto series = run_rhotrain("logs " + runs.file("a") + " --series --tag train/loss");
+  EXPECT_EQ(series.out.rfind("run ", 0), 0u) << "a header line first: " << series.out;
+  // The gradient norm has no "best"; the learning rate neither.
+  EXPECT_TRUE(j[runs.file("a")]["train/grad_norm"]["best"].is_null());
+  const auto all = run_rhotrain("logs " + runs.file("a") + " --tag grad_norm");
+  EXPECT_NE(all.out.find(" -"), std::string::npos) << all.out;
+  // Nothing to show is an error that says what there is.
+  const auto none = run_rhotrain("logs " + runs.file("a") + " --tag nosuchtag");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no scalar tag matches --tag 'nosuchtag' (the runs' tags: "), std::string::npos) << none.err;
+  const auto empty = run_rhotrain("logs " + runs.path());
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("no TensorBoard event file"), std::string::npos) << empty.err;
 
   // A file still being written: a cut last record is ignored with a note, not an error.
   const std::string file = event_files(runs.file("a")).front();
@@ -336,6 +359,81 @@ TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {
     const auto j = nlohmann::json::parse(test::read_file(d.file("o.json")));
     EXPECT_EQ(j["materials"].size(), 16u);
   }
+}
+
+// Scoring your own data: an evaluation on another store is recorded where compare finds it, keyed by store and split.
+TEST_F(Train, EvaluationsOnAnotherStoreAreComparedWithStore) {
+  TempDir runs;
+  fs::copy_file(dir_->file("s.h5"), runs.file("mine.h5"));
+  const std::string common = "train --config " + config() + " --set checkpoint.every=6";
+  ASSERT_EQ(run_rhotrain(common + " --run-dir " + runs.file("u")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --weighting electrons --run-dir " + runs.file("e")).exit_code, 0);
+  for (const char* run : {"u", "e"}) {
+    const auto r = run_rhotrain("eval --run " + runs.file(run) + " --store " + runs.file("mine.h5") + " --split train");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(runs.file(std::string(run) + "/eval/train@mine/step-6.json"))) << r.out;
+  }
+  const auto missing = run_rhotrain("compare " + runs.file("u") + " " + runs.file("e") + " --split train -o " + runs.file("r.md"));
+  EXPECT_NE(missing.err.find("no evaluation of split 'train'"), std::string::npos) << missing.err;
+  const auto r = run_rhotrain("compare " + runs.file("u") + " " + runs.file("e") + " --split train --store " +
+                              runs.file("mine.h5") + " -o " + runs.file("r.md"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string report = test::read_file(runs.file("r.md"));
+  EXPECT_NE(report.find("set `train` (16 materials"), std::string::npos) << report;
+  EXPECT_EQ(report.find("| H1 | electrons-trained per-mat-mean NMAE ≥ 0.1 pp worse than uniform | Δ = n/a"), std::string::npos);
+}
+
+// A set too small for a verdict says so instead of judging from degenerate intervals; empty deciles are n/a.
+TEST_F(Train, ASetOfFourMaterialsGetsNoVerdict) {
+  TempDir runs;
+  const std::string common = "train --config " + config() + " --set eval.sets=[val_200] --set checkpoint.every=6";
+  ASSERT_EQ(run_rhotrain(common + " --run-dir " + runs.file("u")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --weighting electrons --run-dir " + runs.file("e")).exit_code, 0);
+  const auto r = run_rhotrain("compare " + runs.file("u") + " " + runs.file("e") + " -o " + runs.file("r.md"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("H1 n/a, H2 n/a, H3 n/a"), std::string::npos) << r.out;
+  const std::string report = test::read_file(runs.file("r.md"));
+  EXPECT_NE(report.find("the set has 4 materials; a verdict needs at least 10"), std::string::npos) << report;
+  EXPECT_NE(report.find("| 9 | – | 0 | n/a | n/a | n/a |"), std::string::npos) << report;
+  const auto j = nlohmann::json::parse(test::read_file(runs.file("u/eval/val_200/step-6.json")));
+  EXPECT_TRUE(j["aggregates"]["deciles"][9]["per_mat_mean"].is_null());
+  EXPECT_EQ(j["aggregates"]["deciles"][9]["count"], 0);
+  for (const auto& f : event_files(runs.file("u")))
+    for (const auto& p : read_event_file(f).scalars) EXPECT_NE(p.tag, "eval/val_200/nmae_decile_09") << "an empty decile is not a 0";
+  // The table shows NMAE in percent, as eval does.
+  const auto logs = run_rhotrain("logs " + runs.file("u") + " --tag nmae_per_mat_mean");
+  EXPECT_NE(logs.out.find(" %"), std::string::npos) << logs.out;
+}
+
+// An evaluation a stop cut short is run first when the run resumes, so no checkpointed step misses its record.
+TEST_F(Train, AResumedRunCatchesUpOnAnEvaluationItsCheckpointLacks) {
+  TempDir runs;
+  const std::string run = runs.file("r");
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --set eval.sets=[val_200] --run-dir " + run).exit_code, 0);
+  const std::string record = run + "/eval/val_200/step-6.json";
+  const std::string before = test::read_file(record);
+  fs::remove(record);
+  const auto r = run_rhotrain("train --run-dir " + run + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("eval val_200 step 6"), std::string::npos) << r.err;
+  const auto again = nlohmann::json::parse(test::read_file(record)), was = nlohmann::json::parse(before);
+  EXPECT_EQ(again["aggregates"]["per_mat_mean"], was["aggregates"]["per_mat_mean"]);
+}
+
+// A stop request abandons an evaluation between materials.
+TEST_F(Train, EvaluationStopsWhenAsked) {
+  RunConfig c;
+  c.merge_file(config());
+  const RunSettings s = run_settings(c);
+  const MaterialStore store({dir_->file("s.h5")}, 0);
+  const V3Tokenizer tok(s.data.patch, fit_codec_on_split(store, "train", 32), s.data.max_len);
+  DensityTransformer model(s.model.for_codec(32));
+  SkipReport skipped;
+  int asked = 0;
+  const auto stopped = evaluate_set(store, "val_200", tok, &model, s.eval, 0, skipped, [&] { return ++asked > 2; });
+  EXPECT_FALSE(stopped.has_value());
+  EXPECT_EQ(asked, 3) << "asked before each material, and it stopped when told";
+  EXPECT_TRUE(evaluate_set(store, "val_200", tok, &model, s.eval, 0, skipped).has_value());
 }
 
 }  // namespace

@@ -110,11 +110,15 @@ std::pair<LmqCodec, std::string> run_codec(const DataSettings& d, const Material
   return {codec, path};
 }
 
-TrainingData load_training_data(const DataSettings& d, const std::optional<std::string>& resume_from) {
+// Also checks the evaluation sets, before the codec is fitted: a typo in eval.sets costs no time.
+TrainingData load_training_data(const DataSettings& d, const std::vector<std::string>& eval_sets,
+                                const std::optional<std::string>& resume_from) {
   TrainingData data;
   data.store = std::make_shared<MaterialStore>(expand_store_paths(d.stores), d.cache_bytes);
+  for (const auto& set : eval_sets) data.store->split(set);
   std::tie(data.codec, data.codec_path) = run_codec(d, *data.store, resume_from);
   data.tokenizer = std::make_shared<V3Tokenizer>(d.patch, data.codec, d.max_len);
+  check_eval_sets(*data.store, eval_sets, *data.tokenizer);
   data.set = load_training_set(data.store, d.split_train, *data.tokenizer, d.plan);
   data.set.skipped.print(std::cerr, "train");
   return data;
@@ -287,9 +291,8 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   configure_threads(t.threads);
   const torch::Device device = pick_device(t.device);
 
-  // ---- data: store → codec → tokenizer → tokenizable training materials → patch plan → stream
-  const TrainingData data = load_training_data(s.data, resume_from);
-  check_eval_sets(*data.store, s.eval.sets, *data.tokenizer);
+  // ---- data: store → evaluation sets → codec → tokenizer → tokenizable training materials → patch plan → stream
+  const TrainingData data = load_training_data(s.data, s.eval.sets, resume_from);
   auto stream = std::make_shared<PatchStream>(*data.set.plan);
 
   // ---- model and optimizer, fresh or from the newest checkpoint

@@ -24,6 +24,7 @@
 #include "trainer/events.h"
 #include "trainer/loss.h"
 #include "trainer/lr_schedule.h"
+#include "trainer/run_evaluation.h"
 #include "trainer/settings.h"
 
 namespace rhotrain {
@@ -218,62 +219,6 @@ class ThroughputWindow {
   int64_t steps_ = 0;
 };
 
-// ---- in-loop evaluation: the fixed sets (val_200 by default) → JSON per checkpoint, TensorBoard scalars, a table
-
-void log_eval(EventWriter& events, const EvalRecord& r) {
-  const std::string p = "eval/" + r.set + "/";
-  const Aggregates& a = r.aggregates;
-  events.scalar(p + "nmae_per_mat_mean", r.step, a.per_mat_mean.value);
-  events.scalar(p + "nmae_per_electron", r.step, a.per_electron.value);
-  events.scalar(p + "nmae_median", r.step, a.median);
-  events.scalar(p + "nmae_p99", r.step, a.p99);
-  for (size_t d = 0; d < a.deciles.size(); ++d) {
-    if (!available(a.deciles[d].per_mat_mean)) continue;  // an empty decile has no value to plot
-    char tag[40];
-    std::snprintf(tag, sizeof tag, "nmae_decile_%02zu", d);
-    events.scalar(p + tag, r.step, a.deciles[d].per_mat_mean.value);
-  }
-  events.scalar(p + "floor_nmae_per_mat_mean", r.step, a.floor_per_mat_mean);
-  events.scalar(p + "floor_nmae_per_electron", r.step, a.floor_per_electron);
-  events.scalar(p + "baseline_nmae_per_mat_mean", r.step, a.baseline_per_mat_mean);
-  events.scalar(p + "seconds", r.step, r.seconds);
-}
-
-std::string eval_record_file(const std::string& run_dir, const std::string& set, int64_t step) {
-  return (fs::path(eval_record_dir(run_dir, set, {})) / ("step-" + std::to_string(step) + ".json")).string();
-}
-
-// Returns the seconds it took, or nothing when a stop request abandoned it.
-std::optional<double> evaluate_sets(const TrainingData& data, DensityTransformer& model, const EvalSettings& settings,
-                                    int64_t step, const std::string& run_dir, EventWriter& events) {
-  double seconds = 0;
-  for (const auto& set : settings.sets) {
-    SkipReport skipped;
-    const auto rec = evaluate_set(*data.store, set, *data.tokenizer, &model, settings, step, skipped, stop_requested);
-    if (!rec) {
-      std::fprintf(stderr, "stop requested: the evaluation at step %lld is left for the resumed run\n", static_cast<long long>(step));
-      return std::nullopt;
-    }
-    skipped.print(std::cerr, "eval " + set);
-    fs::create_directories(eval_record_dir(run_dir, set, {}));
-    write_text_file_atomic(eval_record_file(run_dir, set, step), eval_record_json(*rec));
-    log_eval(events, *rec);
-    print_eval_table(std::cerr, *rec);
-    seconds += rec->seconds;
-  }
-  return seconds;
-}
-
-// Whether the run evaluates at `step` (at every checkpoint, or every eval.every steps, and at the end) but has no
-// record of it: a stop during an evaluation leaves its checkpoint so, and the resumed run catches up first.
-bool evaluation_missing(const RunSettings& s, const std::string& run_dir, int64_t step) {
-  const int64_t every = s.eval.every > 0 ? s.eval.every : s.checkpoint.every;
-  if (step == 0 || (step % every != 0 && step != s.train.steps)) return false;
-  for (const auto& set : s.eval.sets)
-    if (!fs::exists(eval_record_file(run_dir, set, step))) return true;
-  return false;
-}
-
 }  // namespace
 
 bool stop_requested() { return g_stop_signal != 0; }
@@ -324,7 +269,7 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   double eval_seconds = 0;
   auto evaluate = [&] {
     if (s.eval.sets.empty()) return;
-    const auto seconds = evaluate_sets(data, model, s.eval, state.step, run_dir, events);
+    const auto seconds = evaluate_run_step(*data.store, *data.tokenizer, model, s.eval, state.step, run_dir, events, stop_requested);
     if (!seconds) return;
     eval_seconds += *seconds;
     std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,

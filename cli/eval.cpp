@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/files.h"
+#include "trainer/distributed.h"
 #include "trainer/evaluator.h"
 
 namespace rhotrain {
@@ -58,7 +59,8 @@ int cmd_eval(int argc, char** argv) {
       ("oracle", "route the true density tokens through the evaluation path (needs --store and --codec)")
       ("codec", "codec file (oracle)", cxxopts::value<std::string>())
       ("patch", "patch edge P (oracle)", cxxopts::value<int>()->default_value("6"))
-      ("max-len", "maximum sequence length (oracle)", cxxopts::value<int>()->default_value("8192"));
+      ("max-len", "maximum sequence length (oracle)", cxxopts::value<int>()->default_value("8192"))
+      ("verbose", "under a launcher, let every rank print (only rank 0 does otherwise)");
   opts.add_options(kAliases)("set", "", cxxopts::value<std::string>());
   auto r = parse_command(opts, argc, argv);
   const std::string split = given<std::string>(r, "split", "set").value();
@@ -66,6 +68,8 @@ int cmd_eval(int argc, char** argv) {
     eval_oracle(r, split);
     return 0;
   }
+  // Under a launcher the ranks share the materials out (on the CPU, so Gloo) and rank 0 writes the record.
+  const bool main = join_process_group("gloo", false, 600, r.count("verbose") > 0).is_main();
   CheckpointEvalRequest request;
   request.run_dir = required<std::string>(r, "run");
   request.step = r["step"].as<std::string>();
@@ -80,7 +84,7 @@ int cmd_eval(int argc, char** argv) {
   const std::string record =
       (fs::path(eval_record_dir(request.run_dir, split, request.stores)) / ("step-" + std::to_string(rec.step) + ".json")).string();
   for (const auto& out : {record, r.count("out") ? r["out"].as<std::string>() : std::string()}) {
-    if (out.empty()) continue;
+    if (out.empty() || !main) continue;
     write_record(out, rec);
     std::cout << "wrote " << out << "\n";
   }

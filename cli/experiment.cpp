@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "study/experiment.h"
+#include "trainer/distributed.h"
 
 namespace rhotrain {
 
@@ -17,12 +18,13 @@ int cmd_experiment(int argc, char** argv) {
   add_config_overrides(opts, false);
   opts.add_options()
       ("fixtures", "real-DFT fixtures to score both models on ('' to skip)",
-       cxxopts::value<std::string>()->default_value("data/fixtures"));
+       cxxopts::value<std::string>()->default_value("data/fixtures"))
+      ("verbose", "under a launcher, let every rank print (only rank 0 does otherwise)");
   auto r = parse_command(opts, argc, argv);
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string config_path = r["config"].as<std::string>();
-  const ExperimentOutcome outcome =
-      run_experiment(run_config_from(config_path, r), r["out"].as<std::string>(), r["fixtures"].as<std::string>());
+  const RunConfig config = run_config_from(r["config"].as<std::string>(), r);
+  join_process_group(run_settings(config).train, r.count("verbose") > 0);
+  const ExperimentOutcome outcome = run_experiment(config, r["out"].as<std::string>(), r["fixtures"].as<std::string>());
   if (outcome.stopped) return 0;
   const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
   std::printf("experiment finished in %.1f min\nreport: %s\n%s", minutes, outcome.report.c_str(), outcome.headline.c_str());

@@ -3,12 +3,14 @@
 // the command cannot take, 1 for anything else.
 #include <torch/version.h>
 
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "trainer/distributed.h"
 
 namespace {
 
@@ -40,6 +42,15 @@ void usage(std::ostream& os) {
   for (const auto& c : kCommands) os << "  " << c.name << std::string(11 - std::strlen(c.name), ' ') << c.summary << "\n";
 }
 
+// One line on the terminal (LibTorch errors append a C++ backtrace after the first), naming the rank when a
+// launcher started several.
+int fail(const char* command, const std::string& what, int code) {
+  const auto& group = rhotrain::process_group();
+  const std::string rank = group.world() > 1 ? " (rank " + std::to_string(group.rank()) + ")" : "";
+  std::fprintf(rhotrain::error_stream(), "rhotrain %s%s: error: %s\n", command, rank.c_str(), what.substr(0, what.find('\n')).c_str());
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,19 +69,13 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const cxxopts::exceptions::exception& e) {
-      std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
-      return 2;
+      return fail(c.name, e.what() + std::string(" (see rhotrain ") + c.name + " --help)", 2);
     } catch (const rhotrain::UsageError& e) {
-      std::cerr << "rhotrain " << c.name << ": error: " << e.what() << " (see rhotrain " << c.name << " --help)\n";
-      return 2;
+      return fail(c.name, e.what() + std::string(" (see rhotrain ") + c.name + " --help)", 2);
     } catch (const std::exception& e) {
-      // One line: LibTorch errors append a C++ backtrace after the first line.
-      const std::string what = e.what();
-      std::cerr << "rhotrain " << c.name << ": error: " << what.substr(0, what.find('\n')) << "\n";
-      return 1;
+      return fail(c.name, e.what(), 1);
     } catch (...) {
-      std::cerr << "rhotrain " << c.name << ": error: an exception that is not a std::exception (a library's own type)\n";
-      return 1;
+      return fail(c.name, "an exception that is not a std::exception (a library's own type)", 1);
     }
   }
   std::cerr << "rhotrain: error: unknown command '" << argv[1] << "'\n";

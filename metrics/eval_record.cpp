@@ -27,7 +27,38 @@ Interval interval(const json& j) {
   return {j.at("value"), j.at("ci95").at(0), j.at("ci95").at(1)};
 }
 
+json material_rows(const std::vector<MaterialScore>& rows) {
+  json out = json::array();
+  for (const auto& m : rows)
+    out.push_back({{"id", m.id}, {"n_atoms", m.n_atoms}, {"n_e", m.n_e}, {"grid", m.grid}, {"sum_abs_err", m.sum_abs_err},
+                   {"sum_abs_true", m.sum_abs_true}, {"nmae", m.nmae}, {"floor_nmae", m.floor_nmae},
+                   {"baseline_nmae", m.baseline_nmae}});
+  return out;
+}
+
+std::vector<MaterialScore> material_rows(const json& rows) {
+  std::vector<MaterialScore> out;
+  for (const auto& m : rows) {
+    MaterialScore s;
+    s.id = m.at("id");
+    s.n_atoms = m.at("n_atoms");
+    s.n_e = m.at("n_e");
+    s.grid = m.at("grid");
+    s.sum_abs_err = m.at("sum_abs_err");
+    s.sum_abs_true = m.at("sum_abs_true");
+    s.nmae = m.at("nmae");
+    s.floor_nmae = m.at("floor_nmae");
+    s.baseline_nmae = m.at("baseline_nmae");
+    out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string material_rows_json(const std::vector<MaterialScore>& rows) { return material_rows(rows).dump(); }
+
+std::vector<MaterialScore> material_rows_from_json(const std::string& text) { return material_rows(json::parse(text)); }
 
 std::string eval_record_json(const EvalRecord& r) {
   const Aggregates& a = r.aggregates;
@@ -35,11 +66,6 @@ std::string eval_record_json(const EvalRecord& r) {
   for (const auto& d : a.deciles)
     deciles.push_back({{"n_e_min", number(d.n_e_min)}, {"n_e_max", number(d.n_e_max)}, {"count", d.count},
                        {"per_mat_mean", interval(d.per_mat_mean)}});
-  json materials = json::array();
-  for (const auto& m : r.materials)
-    materials.push_back({{"id", m.id}, {"n_atoms", m.n_atoms}, {"n_e", m.n_e}, {"grid", m.grid}, {"sum_abs_err", m.sum_abs_err},
-                         {"sum_abs_true", m.sum_abs_true}, {"nmae", m.nmae}, {"floor_nmae", m.floor_nmae},
-                         {"baseline_nmae", m.baseline_nmae}});
   const json j = {{"set", r.set},
                   {"step", r.step},
                   {"mode", r.mode},
@@ -53,7 +79,7 @@ std::string eval_record_json(const EvalRecord& r) {
                     {"deciles", deciles},
                     {"floor", {{"per_mat_mean", a.floor_per_mat_mean}, {"per_electron", a.floor_per_electron}}},
                     {"baseline", {{"per_mat_mean", a.baseline_per_mat_mean}, {"per_electron", a.baseline_per_electron}}}}},
-                  {"materials", materials}};
+                  {"materials", material_rows(r.materials)}};
   return j.dump(1) + "\n";
 }
 
@@ -66,19 +92,7 @@ EvalRecord read_eval_record(const std::string& path) {
     r.mode = j.at("mode");
     r.decode = j.at("decode");
     r.seconds = j.value("seconds", 0.0);
-    for (const auto& m : j.at("materials")) {
-      MaterialScore s;
-      s.id = m.at("id");
-      s.n_atoms = m.at("n_atoms");
-      s.n_e = m.at("n_e");
-      s.grid = m.at("grid");
-      s.sum_abs_err = m.at("sum_abs_err");
-      s.sum_abs_true = m.at("sum_abs_true");
-      s.nmae = m.at("nmae");
-      s.floor_nmae = m.at("floor_nmae");
-      s.baseline_nmae = m.at("baseline_nmae");
-      r.materials.push_back(s);
-    }
+    r.materials = material_rows(j.at("materials"));
     const json& a = j.at("aggregates");
     r.aggregates.per_mat_mean = interval(a.at("per_mat_mean"));
     r.aggregates.per_electron = interval(a.at("per_electron"));

@@ -19,6 +19,9 @@ struct EvalRecord {
 };
 
 std::string eval_record_json(const EvalRecord& r);
+// The per-material rows alone, as exact JSON (doubles round-trip): how ranks share an evaluation's rows.
+std::string material_rows_json(const std::vector<MaterialScore>& rows);
+std::vector<MaterialScore> material_rows_from_json(const std::string& text);
 EvalRecord read_eval_record(const std::string& path);  // throws Error naming the file
 
 // The short table printed on stderr after each evaluation (values in percent).

@@ -5,13 +5,14 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libhdf5-dev hdf5-tools zlib1g-dev
   libeigen3-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgoogle-perftools-dev
   python3 python3-numpy python3-h5py
+  python3-torch
 )
 
 missing=()

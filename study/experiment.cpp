@@ -15,6 +15,7 @@
 #include "sampler/patch_budget.h"
 #include "study/comparison.h"
 #include "trainer/checkpoint.h"
+#include "trainer/distributed.h"
 #include "trainer/evaluator.h"
 #include "trainer/settings.h"
 #include "trainer/train.h"
@@ -55,8 +56,12 @@ std::string fixture_store(const std::string& fixtures_dir, const std::string& ou
 
 // Both models on real DFT densities: a synthetic-trained model is not expected to transfer.
 std::string fixtures_table(const std::vector<std::string>& run_dirs, const std::string& fixtures, const std::string& out) {
+  Distributed& group = process_group();
+  const std::string store = (fs::path(out) / "fixtures.h5").string();
+  if (group.is_main()) fixture_store(fixtures, out);
+  group.barrier();
   CheckpointEvalRequest request;
-  request.stores = {fixture_store(fixtures, out)};
+  request.stores = {store};
   request.set = "fixtures";
   std::string table = "\n## Real DFT densities (" + fixtures + ", Quantum ESPRESSO)\n\nA model trained on synthetic crystals is "
                       "not expected to transfer to real valence densities; these numbers show how far it does not.\n\n"
@@ -66,6 +71,7 @@ std::string fixtures_table(const std::vector<std::string>& run_dirs, const std::
     SkipReport skipped;
     request.run_dir = dir;
     recs.push_back(evaluate_checkpoint(request, skipped));
+    if (!group.is_main()) continue;
     const std::string record_dir = eval_record_dir(dir, request.set, request.stores);
     fs::create_directories(record_dir);
     write_text_file_atomic((fs::path(record_dir) / ("step-" + std::to_string(recs.back().step) + ".json")).string(),
@@ -90,11 +96,14 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out
                                  const std::string& fixtures) {
   const RunSettings settings = run_settings(config);
   if (settings.eval.sets.empty()) throw Error("experiment: eval.sets is empty; the comparison needs an evaluated set");
-  fs::create_directories(out);
+  // Under a launcher every rank trains and evaluates; rank 0 alone writes data, previews and reports.
+  Distributed& group = process_group();
+  const bool main = group.is_main();
+  if (main) fs::create_directories(out);
 
   // Data: the built-in default set is generated on first use.
   const auto& stores = settings.data.stores;
-  if (stores.size() == 1 && !fs::exists(stores[0]) && stores[0].find_first_of("*?[") == std::string::npos) {
+  if (main && stores.size() == 1 && !fs::exists(stores[0]) && stores[0].find_first_of("*?[") == std::string::npos) {
     std::fprintf(stderr, "== data: %s is missing; generating the default synthetic dataset\n", stores[0].c_str());
     if (fs::path(stores[0]).has_parent_path()) fs::create_directories(fs::path(stores[0]).parent_path());
     write_synthetic_store(stores[0], SynthSpec{}, [](size_t done, size_t total) {
@@ -102,8 +111,9 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out
     });
   }
 
+  group.barrier();
   std::fprintf(stderr, "== Phase 0: patch budget per material under each weighting\n");
-  {
+  if (main) {
     const MaterialStore store(expand_store_paths(stores), 0);
     const PatchBudget budget = patch_budget(store, settings.data.split_train, settings.data.plan);
     std::printf("%s", write_patch_budget_preview(budget, (fs::path(out) / "phase0-preview.svg").string(), false).c_str());
@@ -123,8 +133,7 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out
       std::fprintf(stderr, "already trained (%s); skipping\n", last->c_str());
       continue;
     }
-    train_run(phase, dir, last.has_value());
-    if (stop_requested()) {
+    if (train_run(phase, dir, last.has_value())) {
       std::fprintf(stderr, "experiment stopped; run the same command again to continue where it left off\n");
       outcome.stopped = true;
       return outcome;
@@ -132,13 +141,17 @@ ExperimentOutcome run_experiment(const RunConfig& config, const std::string& out
   }
 
   outcome.report = (fs::path(out) / "report.md").string();
-  ComparisonRequest comparison;
-  comparison.run_a = run_dirs[0], comparison.run_b = run_dirs[1];
-  comparison.split = settings.eval.sets.front();
-  comparison.out = outcome.report;
-  outcome.headline = write_comparison(comparison);
-  if (!fixtures.empty() && fs::is_directory(fixtures))
-    write_text_file_atomic(outcome.report, read_text_file(outcome.report) + fixtures_table(run_dirs, fixtures, out));
+  if (main) {
+    ComparisonRequest comparison;
+    comparison.run_a = run_dirs[0], comparison.run_b = run_dirs[1];
+    comparison.split = settings.eval.sets.front();
+    comparison.out = outcome.report;
+    outcome.headline = write_comparison(comparison);
+  }
+  if (!fixtures.empty() && fs::is_directory(fixtures)) {
+    const std::string table = fixtures_table(run_dirs, fixtures, out);
+    if (main) write_text_file_atomic(outcome.report, read_text_file(outcome.report) + table);
+  }
   return outcome;
 }
 

@@ -49,7 +49,8 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
                             {"epoch_size", state.epoch_size},
                             {"events_file", state.events_file},
                             {"events_bytes", state.events_bytes},
-                            {"train_seconds", state.train_seconds}};
+                            {"train_seconds", state.train_seconds},
+                            {"world_size", state.world_size}};
   // state.json last: its presence marks the checkpoint complete.
   write_text_file_atomic((tmp / "state.json").string(), j.dump(2) + "\n");
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
@@ -96,6 +97,7 @@ TrainState read_train_state(const std::string& dir) {
   s.events_file = j.at("events_file");
   s.events_bytes = j.at("events_bytes");
   s.train_seconds = j.at("train_seconds");
+  s.world_size = j.value("world_size", 1);
   return s;
 }
 

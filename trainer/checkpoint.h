@@ -20,6 +20,7 @@ struct TrainState {
   std::string events_file;   // event file and its size when the checkpoint was written
   uint64_t events_bytes = 0;
   double train_seconds = 0;  // wall time spent training so far
+  int world_size = 1;        // ranks that trained it (the global stream does not depend on it)
 };
 
 void save_checkpoint(const std::string& run_dir, const TrainState& state, DensityTransformer& model,

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "common/error.h"
@@ -20,7 +21,11 @@ c10::Device pick_device(const std::string& name) {
 }
 
 void configure_threads(int64_t requested) {
-  const int n = requested > 0 ? static_cast<int>(requested) : std::max(1u, std::thread::hardware_concurrency());
+  // One per core by default, shared by the ranks a launcher started on this machine (LOCAL_WORLD_SIZE).
+  const char* local = std::getenv("LOCAL_WORLD_SIZE");
+  const unsigned ranks_here = local ? std::max(1, std::atoi(local)) : 1;
+  const int n = requested > 0 ? static_cast<int>(requested)
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / ranks_here));
   at::set_num_threads(n);
   using SetThreads = void (*)(int);
   if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);

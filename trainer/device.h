@@ -10,8 +10,8 @@ namespace rhotrain {
 // "cpu", "cuda" or "auto" (CUDA when LibTorch sees a device); throws Error for "cuda" without one.
 c10::Device pick_device(const std::string& name);
 
-// LibTorch intra-op threads (requested, or one per core when 0) over a single-threaded OpenBLAS: OpenBLAS's own
-// spinning threads compete with LibTorch's (README, "Performance").
+// LibTorch intra-op threads (requested, or one per core when 0, divided among the ranks on this machine) over a
+// single-threaded OpenBLAS: OpenBLAS's own spinning threads compete with LibTorch's (README, "Performance").
 void configure_threads(int64_t requested);
 
 }  // namespace rhotrain

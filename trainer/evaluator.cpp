@@ -13,6 +13,7 @@
 #include "models/density_transformer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/device.h"
+#include "trainer/distributed.h"
 
 namespace rhotrain {
 namespace {
@@ -183,21 +184,37 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
   rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
   const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
                                    tok, skipped);
+  // On several ranks each scores every world-th material and the rows are gathered in the set's order: each
+  // material's prediction depends on that material alone, so the rows are those of one process.
+  Distributed& group = process_group();
+  const size_t world = static_cast<size_t>(group.world()), rank = static_cast<size_t>(group.rank());
+  const size_t rounds = (ids.size() + world - 1) / world;
+  std::vector<MaterialScore> mine;
   double next_report = 10;  // seconds: a line every ten seconds, so a long evaluation is not silent
-  for (const auto& id : ids) {
-    if (stop && stop()) {
+  for (size_t round = 0; round < rounds; ++round) {
+    if (stop && group.any(stop())) {
       if (model) (*model)->train();
       return std::nullopt;
     }
-    const Material m = store.read(id);
-    rec.materials.push_back(score(m, predict_grid(m, tok, model, s, levels), codec, s.electrons_from));
-    if (elapsed() >= next_report && rec.materials.size() < ids.size()) {
-      const double per = elapsed() / static_cast<double>(rec.materials.size());
-      std::fprintf(stderr, "eval %s: %zu/%zu materials, %.0f s, ETA %.0f s%s\n", set.c_str(), rec.materials.size(), ids.size(),
-                   elapsed(), per * static_cast<double>(ids.size() - rec.materials.size()),
+    if (const size_t i = round * world + rank; i < ids.size()) {
+      const Material m = store.read(ids[i]);
+      mine.push_back(score(m, predict_grid(m, tok, model, s, levels), codec, s.electrons_from));
+    }
+    const size_t done = std::min(ids.size(), (round + 1) * world);
+    if (elapsed() >= next_report && done < ids.size()) {
+      std::fprintf(stderr, "eval %s: %zu/%zu materials, %.0f s, ETA %.0f s%s\n", set.c_str(), done, ids.size(), elapsed(),
+                   elapsed() / static_cast<double>(done) * static_cast<double>(ids.size() - done),
                    stop ? " (Ctrl-C stops it after the current material)" : "");
       next_report = elapsed() + 10;
     }
+  }
+  if (world == 1) {
+    rec.materials = std::move(mine);
+  } else {
+    const auto shares = group.all_gather(material_rows_json(mine));
+    std::vector<std::vector<MaterialScore>> rows;
+    for (const auto& share : shares) rows.push_back(material_rows_from_json(share));
+    for (size_t i = 0; i < ids.size(); ++i) rec.materials.push_back(rows[i % world][i / world]);
   }
   if (rec.materials.empty()) throw Error("eval set '" + set + "': no material can be scored");
   rec.aggregates = aggregate(rec.materials);

@@ -77,6 +77,7 @@ EventWriter::~EventWriter() {
 }
 
 void EventWriter::write_record(const std::string& data) {
+  if (!file_) return;
   const uint64_t len = data.size();
   char header[12];
   std::memcpy(header, &len, 8);  // little-endian hosts only, as TensorFlow itself assumes
@@ -138,6 +139,7 @@ void EventWriter::text(const std::string& tag, int64_t step, const std::string& 
 }
 
 uint64_t EventWriter::flush() {
+  if (!file_) return 0;
   std::fflush(file_);
   fsync(fileno(file_));
   return static_cast<uint64_t>(std::ftell(file_));

@@ -19,6 +19,8 @@ class EventWriter {
   // Creates run_dir/events.out.tfevents.<time>.<host>, or — when `resume_file` is given — truncates that
   // file to `resume_bytes` (what was on disk at the checkpoint) and appends, so no step is logged twice.
   explicit EventWriter(const std::string& run_dir, const std::string& resume_file = "", uint64_t resume_bytes = 0);
+  // Records nothing: what the ranks other than 0 of a run on several processes log to.
+  EventWriter() = default;
   ~EventWriter();
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;

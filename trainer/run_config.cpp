@@ -61,6 +61,8 @@ const KeySpec kSchema[] = {
     {"train.seed", Kind::integer, "0", "", arm},
     {"train.device", Kind::text, "cpu", "cpu|cuda|auto", arm},
     {"train.threads", Kind::integer, "0", "", execution},
+    {"train.backend", Kind::text, "auto", "auto|gloo|nccl", execution},
+    {"train.dist_timeout_s", Kind::integer, "600", "", operational},
     {"train.log_every", Kind::integer, "10", "", operational},
     {"eval.every", Kind::integer, "0", "", operational},
     {"eval.sets", Kind::list, "[val_200]", "", operational},

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common/files.h"
+#include "trainer/distributed.h"
 #include "trainer/evaluator.h"
 
 namespace rhotrain {
@@ -49,8 +50,10 @@ std::optional<double> evaluate_run_step(const MaterialStore& store, const V3Toke
       return std::nullopt;
     }
     skipped.print(std::cerr, "eval " + set);
-    fs::create_directories(eval_record_dir(run_dir, set, {}));
-    write_text_file_atomic(eval_record_file(run_dir, set, step), eval_record_json(*rec));
+    if (process_group().is_main()) {
+      fs::create_directories(eval_record_dir(run_dir, set, {}));
+      write_text_file_atomic(eval_record_file(run_dir, set, step), eval_record_json(*rec));
+    }
     log_eval(events, *rec);
     print_eval_table(std::cerr, *rec);
     seconds += rec->seconds;

@@ -15,7 +15,8 @@ namespace rhotrain {
 
 class DensityTransformer;  // models/density_transformer.h
 
-// Returns the seconds it took, or nothing when `stop` cut it short (it says so; nothing is recorded then).
+// On several ranks the materials are shared out and the records written by rank 0. Returns the seconds it took, or
+// nothing when `stop` cut it short (it says so; nothing is recorded then).
 std::optional<double> evaluate_run_step(const MaterialStore& store, const V3Tokenizer& tokenizer, DensityTransformer& model,
                                         const EvalSettings& settings, int64_t step, const std::string& run_dir,
                                         EventWriter& events, const std::function<bool()>& stop);

@@ -80,6 +80,9 @@ RunSettings run_settings(const RunConfig& c) {
   t.seed = static_cast<uint64_t>(c.get_int("train.seed"));
   t.device = c.get_string("train.device");
   t.threads = static_cast<int>(c.get_int("train.threads"));
+  t.backend = c.get_string("train.backend");
+  t.dist_timeout_s = static_cast<int>(c.get_int("train.dist_timeout_s"));
+  if (t.dist_timeout_s <= 0) throw Error("train.dist_timeout_s must be positive");
 
   EvalSettings& e = s.eval;
   e.every = c.get_int("eval.every");

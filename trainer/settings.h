@@ -34,7 +34,9 @@ struct TrainSettings {
   bool wsd = false;  // schedule: warmup-stable-decay, else cosine
   uint64_t seed = 0;
   std::string device;  // cpu | cuda | auto
-  int threads = 0;     // 0: one per core
+  int threads = 0;     // 0: one per core (shared by the ranks on one machine)
+  std::string backend = "auto";  // of a run on several processes: gloo | nccl | auto (NCCL on CUDA, else Gloo)
+  int dist_timeout_s = 600;      // a rank that fails or hangs stops the others after this long
 };
 
 struct EvalSettings {

@@ -20,6 +20,7 @@
 #include "sampler/training_set.h"
 #include "trainer/checkpoint.h"
 #include "trainer/device.h"
+#include "trainer/distributed.h"
 #include "trainer/evaluator.h"
 #include "trainer/events.h"
 #include "trainer/loss.h"
@@ -87,21 +88,28 @@ std::pair<LmqCodec, std::string> run_codec(const DataSettings& d, const Material
   if (path.empty())
     path = fs::path(store.paths().front()).replace_extension("").string() + ".codec-" + d.split_train + "-" +
            std::to_string(d.codec_bins) + ".h5";
+  // On several ranks rank 0 fits and caches the codec while the others wait, then they read its file (or, where it
+  // could not be cached, fit the same codec themselves: the fit is deterministic).
+  Distributed& group = process_group();
   LmqCodec codec;
-  if (fs::exists(path)) {
+  if (!group.any(group.is_main() && !fs::exists(path))) {
     codec = LmqCodec::load(path);
-    if (codec.bins() != d.codec_bins)
-      throw Error(path + ": codec has " + std::to_string(codec.bins()) + " bins but data.codec_bins is " + std::to_string(d.codec_bins));
   } else {
-    std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", d.codec_bins, d.split_train.c_str(), path.c_str());
-    codec = fit_codec_on_split(store, d.split_train, d.codec_bins);
-    try {
-      codec.save(path);
-    } catch (const Error& e) {
-      if (!d.codec.empty()) throw;  // a path the user named must be written
-      std::fprintf(stderr, "codec: not cached (%s); the run directory keeps it as codec.h5 (data.codec can name it)\n", e.what());
+    if (group.is_main()) {
+      std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", d.codec_bins, d.split_train.c_str(), path.c_str());
+      codec = fit_codec_on_split(store, d.split_train, d.codec_bins);
+      try {
+        codec.save(path);
+      } catch (const Error& e) {
+        if (!d.codec.empty()) throw;  // a path the user named must be written
+        std::fprintf(stderr, "codec: not cached (%s); the run directory keeps it as codec.h5 (data.codec can name it)\n", e.what());
+      }
     }
+    group.barrier();
+    if (!group.is_main()) codec = fs::exists(path) ? LmqCodec::load(path) : fit_codec_on_split(store, d.split_train, d.codec_bins);
   }
+  if (codec.bins() != d.codec_bins)
+    throw Error(path + ": codec has " + std::to_string(codec.bins()) + " bins but data.codec_bins is " + std::to_string(d.codec_bins));
   if (resume_from) {
     const LmqCodec saved = read_checkpoint_codec(*resume_from);
     if (saved.boundaries() != codec.boundaries())
@@ -178,44 +186,52 @@ void announce_run(const std::string& run_dir, const std::string& resolved, const
 // ---- one step
 
 struct StepResult {
-  double loss, grad_norm;
+  double loss, grad_norm, allreduce_seconds;  // the loss of this rank's share of the global batch
 };
 
+// On several ranks each computes the gradient of its share of the global batch; averaged over the ranks, it is the
+// gradient of the global batch (every share has as many sequences), so clipping and the step are the same on all.
 StepResult train_step(DensityTransformer& model, torch::optim::Optimizer& optimizer, const DensityLoss& density_loss,
-                      const PatchBatch& batch, uint64_t seed, double grad_clip, torch::Device device) {
+                      const PatchBatch& batch, uint64_t seed, double grad_clip, torch::Device device, Distributed& group) {
   auto tokens = batch.tokens.to(device), dens_start = batch.dens_start.to(device), targets = batch.density_bins.to(device);
   torch::Tensor hidden;  // masked objective: the slots to predict; the causal objective predicts every slot
   if (!model->config().causal) hidden = training_mask(batch.positions, targets.size(1), seed).to(device);
   auto loss = density_loss(model->forward(tokens, dens_start, hidden), targets, hidden, batch.loss_weight);
   optimizer.zero_grad();
   loss.backward();
+  const double allreduce = group.average_gradients(model->parameters());
   const double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
   optimizer.step();
-  return {loss.item<double>(), grad_norm};
+  return {loss.item<double>(), grad_norm, allreduce};
 }
 
 // ---- logs: a line every log_every steps and perf/* scalars, over the steps since the last line
 
+// Tokens and FLOPs are summed over the ranks; the all-reduce time (its own share of the step) is shown when there
+// are several ranks.
 class ThroughputWindow {
  public:
-  void add(double step_seconds, double wait, double tokens, double flops, double loss) {
-    seconds_ += step_seconds, wait_ += wait, tokens_ += tokens, flops_ += flops, loss_ += loss, ++steps_;
+  void add(double step_seconds, double wait, double tokens, double flops, double loss, double allreduce) {
+    seconds_ += step_seconds, wait_ += wait, tokens_ += tokens, flops_ += flops, loss_ += loss, allreduce_ += allreduce, ++steps_;
   }
-  void report(EventWriter& events, int64_t step, int64_t steps, int64_t batch_size, double lr) {
+  void report(EventWriter& events, int64_t step, int64_t steps, int64_t batch_size, double lr, int world) {
     const double seq_s = steps_ * batch_size / seconds_, tok_s = tokens_ / seconds_;
     const double eta = (steps - step) * seconds_ / steps_;
-    std::fprintf(stderr, "step %lld/%lld | loss %.4f | lr %.2e | %.1f seq/s | %.0f tok/s | data wait %.1f%% | %.1f GFLOP/s | ETA %s\n",
+    char ranks[64] = "";
+    if (world > 1) std::snprintf(ranks, sizeof ranks, " | %d ranks, all-reduce %.1f ms/step", world, 1e3 * allreduce_ / steps_);
+    std::fprintf(stderr, "step %lld/%lld | loss %.4f | lr %.2e | %.1f seq/s | %.0f tok/s | data wait %.1f%% | %.1f GFLOP/s%s | ETA %s\n",
                  static_cast<long long>(step), static_cast<long long>(steps), loss_ / steps_, lr, seq_s, tok_s,
-                 100 * wait_ / seconds_, flops_ / seconds_ / 1e9, human_time(eta).c_str());
+                 100 * wait_ / seconds_, flops_ / seconds_ / 1e9, ranks, human_time(eta).c_str());
     events.scalar("perf/sequences_per_s", step, seq_s);
     events.scalar("perf/tokens_per_s", step, tok_s);
     events.scalar("perf/data_wait_share", step, wait_ / seconds_);
     events.scalar("perf/model_gflops_per_s", step, flops_ / seconds_ / 1e9);
+    if (world > 1) events.scalar("perf/allreduce_ms", step, 1e3 * allreduce_ / steps_);
     *this = ThroughputWindow{};
   }
 
  private:
-  double seconds_ = 0, wait_ = 0, tokens_ = 0, flops_ = 0, loss_ = 0;
+  double seconds_ = 0, wait_ = 0, tokens_ = 0, flops_ = 0, loss_ = 0, allreduce_ = 0;
   int64_t steps_ = 0;
 };
 
@@ -229,10 +245,12 @@ RunConfig saved_run_config(const std::string& run_dir) {
   return read_checkpoint_config(*last);
 }
 
-void train_run(const RunConfig& config, const std::string& run_dir, bool resume) {
+bool train_run(const RunConfig& config, const std::string& run_dir, bool resume) {
   const RunSettings s = run_settings(config);
   const TrainSettings& t = s.train;
+  Distributed& group = process_group();
   const std::optional<std::string> resume_from = starting_checkpoint(config, run_dir, resume);
+  group.barrier();  // every rank has looked at the run directory before rank 0 writes into it
   configure_threads(t.threads);
   const torch::Device device = pick_device(t.device);
 
@@ -240,7 +258,7 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   const TrainingData data = load_training_data(s.data, s.eval.sets, resume_from);
   auto stream = std::make_shared<PatchStream>(*data.set.plan);
 
-  // ---- model and optimizer, fresh or from the newest checkpoint
+  // ---- model and optimizer, fresh or from the newest checkpoint; the same weights on every rank
   torch::manual_seed(t.seed);
   const ModelConfig model_cfg = s.model.for_codec(data.codec.bins());
   DensityTransformer model(model_cfg);
@@ -253,54 +271,67 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     load_model(*resume_from, model);
     load_optimizer(*resume_from, optimizer);
   }
+  group.broadcast(model->parameters());
   check_eval_settings(s.eval, model_cfg.causal);
 
-  // ---- the run directory: resolved config, codec, event log (created only now that all inputs are good)
-  fs::create_directories(run_dir);
+  // ---- the run directory (rank 0 writes it): resolved config, codec, event log — only now that all inputs are good
   const std::string resolved = config.to_yaml();
-  write_text_file_atomic((fs::path(run_dir) / "config.yaml").string(), resolved);
   const std::string run_codec = (fs::path(run_dir) / "codec.h5").string();
-  if (!resume_from) data.codec.save(run_codec);
-  EventWriter events(run_dir, state.events_file, state.events_bytes);
-  state.events_file = events.file_name();
+  if (group.is_main()) {
+    fs::create_directories(run_dir);
+    write_text_file_atomic((fs::path(run_dir) / "config.yaml").string(), resolved);
+    if (!resume_from) data.codec.save(run_codec);
+  }
+  const auto events = group.is_main() ? std::make_unique<EventWriter>(run_dir, state.events_file, state.events_bytes)
+                                      : std::make_unique<EventWriter>();
+  state.events_file = events->file_name();
+  announce_run(run_dir, resolved, s, data, model, device, resume_from, *events);
+  if (resume_from && state.world_size != group.world())
+    std::fprintf(stderr, "note: the run was trained on %d rank(s) and continues on %d: the global stream continues at sequence %llu, "
+                 "but sums over the ranks may round differently\n", state.world_size, group.world(),
+                 static_cast<unsigned long long>(state.position));
+  state.world_size = group.world();
 
-  announce_run(run_dir, resolved, s, data, model, device, resume_from, events);
-
+  bool stop = false;  // a signal on any rank stops every rank after the same step
   double eval_seconds = 0;
   auto evaluate = [&] {
     if (s.eval.sets.empty()) return;
-    const auto seconds = evaluate_run_step(*data.store, *data.tokenizer, model, s.eval, state.step, run_dir, events, stop_requested);
-    if (!seconds) return;
+    const auto seconds = evaluate_run_step(*data.store, *data.tokenizer, model, s.eval, state.step, run_dir, *events, stop_requested);
+    if (!seconds) return void(stop = true);
     eval_seconds += *seconds;
     std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
                  100 * eval_seconds / std::max(1e-9, state.train_seconds));
   };
   auto save = [&] {
-    state.events_bytes = events.flush();
-    save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, s.checkpoint.keep);
+    state.events_bytes = events->flush();
+    if (group.is_main()) save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, s.checkpoint.keep);
   };
   auto checkpoint = [&] {
-    if (s.eval.every == 0 && !g_stop_signal) evaluate();  // a stop request should not wait for an evaluation
+    if (s.eval.every == 0 && !stop) evaluate();  // a stop request should not wait for an evaluation
     save();
   };
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  if (resume_from && evaluation_missing(s, run_dir, state.step)) {
+  if (resume_from && group.any(group.is_main() && evaluation_missing(s, run_dir, state.step))) {
     evaluate();
-    if (!g_stop_signal) save();
+    if (!stop) save();
   }
-  if (state.step >= t.steps) {
-    std::fprintf(stderr, "run already at step %lld of %lld: nothing to do\n", static_cast<long long>(state.step),
-                 static_cast<long long>(t.steps));
-    return;
+  if (state.step >= t.steps || stop) {
+    if (!stop)
+      std::fprintf(stderr, "run already at step %lld of %lld: nothing to do\n", static_cast<long long>(state.step),
+                   static_cast<long long>(t.steps));
+    group.barrier();
+    return stop;
   }
 
-  // ---- the loader: global batches of the stream from the position the run stopped at
+  // ---- the loader: this rank's share of each global batch of the stream, from the position the run stopped at
+  const size_t local_batch = static_cast<size_t>(t.batch_size) / static_cast<size_t>(group.world());
   auto loader = torch::data::make_data_loader(
       PatchDataset(data.set.source, data.tokenizer, stream),
-      PlanSampler(static_cast<size_t>(t.batch_size), 0, 1, state.position, static_cast<uint64_t>(t.steps - state.step)),
+      PlanSampler(static_cast<size_t>(t.batch_size), group.rank(), group.world(), state.position,
+                  static_cast<uint64_t>(t.steps - state.step)),
       torch::data::DataLoaderOptions()
-          .batch_size(static_cast<size_t>(t.batch_size))
+          .batch_size(local_batch)
           .workers(static_cast<size_t>(s.data.workers))
           .max_jobs(2 * std::max<size_t>(1, static_cast<size_t>(s.data.workers))));
 
@@ -315,32 +346,41 @@ void train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     const double wait = seconds(step_start - wait_start);
     const double lr = learning_rate(t, state.step);
     set_learning_rate(optimizer, lr);
-    const StepResult step = train_step(model, optimizer, density_loss, batch, t.seed, t.grad_clip, device);
+    group.at_step(state.step + 1);
+    const StepResult step = train_step(model, optimizer, density_loss, batch, t.seed, t.grad_clip, device, group);
+    // The global batch's loss, tokens and FLOPs, and whether any rank was asked to stop: one small all-reduce.
+    const auto sums = group.sum({step.loss, static_cast<double>(batch.tokens.numel()),
+                                 3 * model->forward_flops(batch.tokens.size(1)) * static_cast<double>(batch.tokens.size(0)),
+                                 stop_requested() ? 1.0 : 0.0});
+    const double loss = sums[0] / group.world();
+    stop = sums[3] > 0;
 
     ++state.step;
-    state.position = batch.positions.front() + static_cast<uint64_t>(t.batch_size);
+    state.position += static_cast<uint64_t>(t.batch_size);
     const double step_seconds = seconds(Clock::now() - step_start) + wait;
     state.train_seconds += step_seconds;
-    window.add(step_seconds, wait, static_cast<double>(batch.tokens.numel()),
-               3 * model->forward_flops(batch.tokens.size(1)) * static_cast<double>(batch.tokens.size(0)), step.loss);
-    events.scalar("train/loss", state.step, step.loss);
-    events.scalar("train/lr", state.step, lr);
-    events.scalar("train/grad_norm", state.step, step.grad_norm);
+    window.add(step_seconds, wait, sums[1], sums[2], loss, step.allreduce_seconds);
+    events->scalar("train/loss", state.step, loss);
+    events->scalar("train/lr", state.step, lr);
+    events->scalar("train/grad_norm", state.step, step.grad_norm);
 
     const bool last = state.step == t.steps;
-    if (state.step % t.log_every == 0 || last) window.report(events, state.step, t.steps, t.batch_size, lr);
+    if (state.step % t.log_every == 0 || last) window.report(*events, state.step, t.steps, t.batch_size, lr, group.world());
     if (s.eval.every > 0 && (state.step % s.eval.every == 0 || last)) evaluate();
-    if (last || state.step % s.checkpoint.every == 0 || g_stop_signal) checkpoint();
-    if (g_stop_signal && !last) {
+    if (last || state.step % s.checkpoint.every == 0 || stop) checkpoint();
+    if (stop && !last) {
       std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train --run-dir %s --resume\n",
                    g_stop_signal.load(), static_cast<long long>(state.step), run_dir.c_str());
-      return;
+      break;
     }
     wait_start = Clock::now();
   }
-  std::fprintf(stderr, "done: %lld steps (%lld this session) in %s of training; checkpoint %s/checkpoints/step-%lld\n",
-               static_cast<long long>(state.step), static_cast<long long>(state.step - first_step),
-               human_time(state.train_seconds).c_str(), run_dir.c_str(), static_cast<long long>(state.step));
+  if (state.step == t.steps)
+    std::fprintf(stderr, "done: %lld steps (%lld this session) in %s of training; checkpoint %s/checkpoints/step-%lld\n",
+                 static_cast<long long>(state.step), static_cast<long long>(state.step - first_step),
+                 human_time(state.train_seconds).c_str(), run_dir.c_str(), static_cast<long long>(state.step));
+  group.barrier();  // every rank leaves after rank 0's last checkpoint
+  return state.step < t.steps;
 }
 
 }  // namespace rhotrain

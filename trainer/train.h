@@ -7,9 +7,10 @@
 
 namespace rhotrain {
 
-// Trains with a resolved config into `run_dir`, or continues its newest checkpoint when `resume`. Returns when the
-// run finished or stopped cleanly on a signal (saying how to resume); throws Error on bad input before the first step.
-void train_run(const RunConfig& config, const std::string& run_dir, bool resume);
+// Trains with a resolved config into `run_dir`, or continues its newest checkpoint when `resume`, on every rank of
+// the process group. Returns true when a signal (on any rank) stopped it cleanly before its last step — it says how
+// to resume — and false when it finished; throws Error on bad input before the first step.
+bool train_run(const RunConfig& config, const std::string& run_dir, bool resume);
 
 // The config a resumed run continues with: the one saved in its run directory.
 RunConfig saved_run_config(const std::string& run_dir);

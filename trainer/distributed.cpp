@@ -1,0 +1,247 @@
+#include "trainer/distributed.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "trainer/device.h"
+
+namespace rhotrain {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kBucketBytes = size_t{25} << 20;  // as torch DDP's default bucket
+
+std::string env(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+int env_int(const char* name, const char* fallback_name, int fallback) {
+  const std::string v = env(name, env(fallback_name));
+  if (v.empty()) return fallback;
+  try {
+    return std::stoi(v);
+  } catch (const std::exception&) {
+    throw Error(std::string("environment variable ") + name + " is not an integer: '" + v + "'");
+  }
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::FILE* g_error_stream = nullptr;
+
+}  // namespace
+
+Launch launch_from_environment() {
+  Launch l;
+  l.rank = env_int("RANK", "SLURM_PROCID", 0);
+  l.world = env_int("WORLD_SIZE", "SLURM_NTASKS", 1);
+  l.local_rank = env_int("LOCAL_RANK", "SLURM_LOCALID", 0);
+  l.master_addr = env("MASTER_ADDR", l.master_addr);
+  l.master_port = env_int("MASTER_PORT", "", l.master_port);
+  l.agent_store = env("TORCHELASTIC_USE_AGENT_STORE") == "True";
+  l.attempt = env("TORCHELASTIC_RESTART_COUNT", "0");
+  if (l.world < 1 || l.rank < 0 || l.rank >= l.world)
+    throw Error("RANK " + std::to_string(l.rank) + " is outside 0.." + std::to_string(l.world - 1) + " (WORLD_SIZE " +
+                std::to_string(l.world) + ")");
+  return l;
+}
+
+struct Distributed::Group {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> ranks;
+};
+
+Distributed::Distributed(const Launch& launch, const std::string& backend, std::chrono::seconds timeout)
+    : launch_(launch), backend_(backend), timeout_(timeout), group_(std::make_unique<Group>()) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(launch.master_port);
+  options.isServer = !launch.agent_store && launch.rank == 0;
+  if (!launch.agent_store) options.numWorkers = static_cast<size_t>(launch.world);
+  options.waitWorkers = false;
+  options.timeout = timeout;
+  try {
+    group_->store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
+    if (launch.agent_store)  // torchrun's agent keeps one store for every restart attempt: each has its own prefix
+      group_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + launch.attempt, group_->store);
+  } catch (const std::exception& e) {
+    throw Error("cannot reach the rendezvous store at " + launch.master_addr + ":" +
+                std::to_string(launch.master_port) + " (" + first_line(e.what()) + ")");
+  }
+  if (backend == "gloo") {
+    auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+    const std::string interface = env("GLOO_SOCKET_IFNAME");
+    gloo->devices.push_back(interface.empty() ? c10d::ProcessGroupGloo::createDefaultDevice()
+                                              : c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    group_->ranks = guarded("joining the process group", [&] {
+      return c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, launch.rank, launch.world, gloo);
+    });
+  } else if (backend == "nccl") {
+#ifdef USE_C10D_NCCL
+    auto nccl = c10d::ProcessGroupNCCL::Options::create();
+    nccl->timeout = timeout;
+    group_->ranks = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, launch.rank, launch.world, nccl);
+#else
+    throw Error("train.backend=nccl, but this LibTorch was built without NCCL (use gloo)");
+#endif
+  } else {
+    throw Error("train.backend must be gloo or nccl, not '" + backend + "'");
+  }
+}
+
+Distributed::~Distributed() = default;
+
+// Runs a collective; when it fails or times out, names the ranks that had not reached this step (each rank records
+// the step it is at in the store) rather than only relaying the transport's message.
+template <typename F>
+auto Distributed::guarded(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    std::string behind;
+    try {
+      for (int r = 0; r < world(); ++r) {
+        const std::string key = "rhotrain/at/" + std::to_string(r);
+        if (r == rank() || !group_->store->check({key})) continue;
+        const auto v = group_->store->get(key);
+        const int64_t at = std::stoll(std::string(v.begin(), v.end()));
+        if (at < step_) behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (last at step " + std::to_string(at) + ")";
+      }
+    } catch (const std::exception&) {
+      behind = "rank 0 (its store is gone)";
+    }
+    throw Error(std::string(what) + " at step " + std::to_string(step_) + " failed or timed out after " +
+                std::to_string(timeout_.count()) + " s: " + (behind.empty() ? "a rank stopped answering" : behind + " did not get there") +
+                " (" + first_line(e.what()) + ")");
+  }
+}
+
+void Distributed::at_step(int64_t step) {
+  step_ = step;
+  if (world() == 1) return;
+  const std::string value = std::to_string(step);
+  guarded("recording the step", [&] {
+    group_->store->set("rhotrain/at/" + std::to_string(rank()), std::vector<uint8_t>(value.begin(), value.end()));
+  });
+}
+
+void Distributed::broadcast(std::vector<at::Tensor> tensors) {
+  if (world() == 1 || tensors.empty()) return;
+  guarded("broadcasting the weights", [&] { group_->ranks->broadcast(tensors)->wait(); });
+}
+
+double Distributed::average_gradients(const std::vector<at::Tensor>& parameters) {
+  if (world() == 1) return 0;
+  const auto start = Clock::now();
+  std::vector<std::vector<at::Tensor>> buckets(1);
+  size_t bytes = 0;
+  for (const auto& p : parameters) {
+    if (!p.grad().defined()) continue;
+    const size_t b = static_cast<size_t>(p.numel()) * p.element_size();
+    if (bytes + b > kBucketBytes && !buckets.back().empty()) buckets.emplace_back(), bytes = 0;
+    buckets.back().push_back(p.grad());
+    bytes += b;
+  }
+  // All buckets are sent before the first is waited for, so flattening and communication overlap.
+  std::vector<std::vector<at::Tensor>> flat(buckets.size());
+  std::vector<c10::intrusive_ptr<c10d::Work>> work;
+  guarded("averaging the gradients", [&] {
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      std::vector<at::Tensor> pieces;
+      for (const auto& g : buckets[i]) pieces.push_back(g.reshape(-1));
+      flat[i] = {at::cat(pieces)};
+      work.push_back(group_->ranks->allreduce(flat[i]));
+    }
+    for (auto& w : work) w->wait();
+  });
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    flat[i][0].div_(world());
+    int64_t offset = 0;
+    for (auto& g : buckets[i]) {
+      g.copy_(flat[i][0].narrow(0, offset, g.numel()).view_as(g));
+      offset += g.numel();
+    }
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<double> Distributed::sum(std::vector<double> values) {
+  if (world() == 1 || values.empty()) return values;
+  std::vector<at::Tensor> t{at::tensor(values, at::kDouble)};
+  guarded("summing over the ranks", [&] { group_->ranks->allreduce(t)->wait(); });
+  const double* p = t[0].data_ptr<double>();
+  return std::vector<double>(p, p + values.size());
+}
+
+std::vector<std::string> Distributed::all_gather(const std::string& bytes) {
+  if (world() == 1) return {bytes};
+  const std::string prefix = "rhotrain/gather/" + std::to_string(gathers_++) + "/";
+  return guarded("gathering results", [&] {
+    group_->store->set(prefix + std::to_string(rank()), std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    std::vector<std::string> out;
+    for (int r = 0; r < world(); ++r) {
+      const auto v = group_->store->get(prefix + std::to_string(r));
+      out.emplace_back(v.begin(), v.end());
+    }
+    group_->ranks->barrier()->wait();  // nobody leaves (and rank 0 may not close the store) before all have read
+    return out;
+  });
+}
+
+void Distributed::barrier() {
+  if (world() == 1) return;
+  guarded("waiting for every rank", [&] { group_->ranks->barrier()->wait(); });
+}
+
+namespace {
+
+std::unique_ptr<Distributed>& joined_group() {
+  static std::unique_ptr<Distributed> group;
+  return group;
+}
+
+// Ranks other than 0 print nothing unless asked; their errors still reach the terminal through a copy of stderr.
+void quiet_this_rank() {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  g_error_stream = fdopen(dup(STDERR_FILENO), "w");
+  if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr))
+    throw Error("cannot silence the output of this rank");
+}
+
+}  // namespace
+
+Distributed& process_group() {
+  static Distributed single;
+  return joined_group() ? *joined_group() : single;
+}
+
+Distributed& join_process_group(const std::string& backend, bool on_cuda, int timeout_s, bool verbose) {
+  if (joined_group()) return *joined_group();
+  const Launch launch = launch_from_environment();
+  if (launch.world == 1) return process_group();
+  const std::string chosen = backend == "auto" ? (on_cuda ? "nccl" : "gloo") : backend;
+  joined_group() = std::make_unique<Distributed>(launch, chosen, std::chrono::seconds(timeout_s));
+  if (!joined_group()->is_main() && !verbose) quiet_this_rank();
+  return *joined_group();
+}
+
+Distributed& join_process_group(const TrainSettings& t, bool verbose) {
+  return join_process_group(t.backend, pick_device(t.device).is_cuda(), t.dist_timeout_s, verbose);
+}
+
+std::FILE* error_stream() { return g_error_stream ? g_error_stream : stderr; }
+
+}  // namespace rhotrain

@@ -53,9 +53,11 @@ void write_file(const std::string& path, const std::string& text) {
   out << text;
 }
 
-RunResult run_rhotrain(const std::string& args) {
+RunResult run_rhotrain(const std::string& args) { return run_shell(std::string(RHOTRAIN_BINARY) + " " + args); }
+
+RunResult run_shell(const std::string& command) {
   TempDir io;
-  const std::string cmd = std::string(RHOTRAIN_BINARY) + " " + args + " >" + io.file("out") + " 2>" + io.file("err");
+  const std::string cmd = command + " >" + io.file("out") + " 2>" + io.file("err");
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -31,6 +31,8 @@ struct RunResult {
 };
 // Runs `rhotrain <args>` through the shell (args are passed as written).
 RunResult run_rhotrain(const std::string& args);
+// Runs a shell command line, capturing its stdout and stderr.
+RunResult run_shell(const std::string& command);
 
 void write_file(const std::string& path, const std::string& text);
 std::string read_file(const std::string& path);

@@ -103,77 +103,91 @@ Distributed::Distributed(const Launch& launch, const std::string& backend, std::
 
 Distributed::~Distributed() = default;
 
-// Runs a collective; when it fails or times out, names the ranks that had not reached this step (each rank records
-// the step it is at in the store) rather than only relaying the transport's message.
+// Runs a collective; when it fails or times out, names the ranks that had not reached it. Before each collective
+// every rank records in the store how many it has entered (and at which step), so the ones behind are those with
+// fewer: a rank that died or hangs in its own computation never arrives.
 template <typename F>
 auto Distributed::guarded(const char* what, F&& f) -> decltype(f()) {
+  ++collectives_;
+  const std::string mark = std::to_string(collectives_) + " " + std::to_string(step_);
   try {
+    group_->store->set("rhotrain/at/" + std::to_string(rank()), std::vector<uint8_t>(mark.begin(), mark.end()));
     return f();
   } catch (const std::exception& e) {
     std::string behind;
     try {
       for (int r = 0; r < world(); ++r) {
         const std::string key = "rhotrain/at/" + std::to_string(r);
-        if (r == rank() || !group_->store->check({key})) continue;
+        if (r == rank()) continue;
+        if (!group_->store->check({key})) {
+          behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (never arrived)";
+          continue;
+        }
         const auto v = group_->store->get(key);
-        const int64_t at = std::stoll(std::string(v.begin(), v.end()));
-        if (at < step_) behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (last at step " + std::to_string(at) + ")";
+        int64_t entered = 0, at = 0;
+        std::sscanf(std::string(v.begin(), v.end()).c_str(), "%lld %lld", reinterpret_cast<long long*>(&entered),
+                    reinterpret_cast<long long*>(&at));
+        if (entered < collectives_) behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (last seen at step " + std::to_string(at) + ")";
       }
+      if (!behind.empty()) behind += " did not get there";
     } catch (const std::exception&) {
-      behind = "rank 0 (its store is gone)";
+      behind = "rank 0 is gone or hangs (it hosts the rendezvous store)";
     }
-    throw Error(std::string(what) + " at step " + std::to_string(step_) + " failed or timed out after " +
-                std::to_string(timeout_.count()) + " s: " + (behind.empty() ? "a rank stopped answering" : behind + " did not get there") +
-                " (" + first_line(e.what()) + ")");
+    throw Error(std::string(what) + " at step " + std::to_string(step_) + " failed: " +
+                (behind.empty() ? "a rank stopped answering" : behind) + " (" + first_line(e.what()) +
+                "; a rank that hangs is given up after train.dist_timeout_s = " + std::to_string(timeout_.count()) + " s)");
   }
 }
 
-void Distributed::at_step(int64_t step) {
-  step_ = step;
-  if (world() == 1) return;
-  const std::string value = std::to_string(step);
-  guarded("recording the step", [&] {
-    group_->store->set("rhotrain/at/" + std::to_string(rank()), std::vector<uint8_t>(value.begin(), value.end()));
+void Distributed::at_step(int64_t step) { step_ = step; }
+
+// Tensors of any shapes through one collective per bucket of at most kBucketBytes: each bucket is flattened into one
+// tensor, all buckets are sent before the first is waited for (so flattening and communication overlap), and the
+// results are copied back into the tensors.
+template <typename Collective>
+void Distributed::bucketed(const char* what, const std::vector<at::Tensor>& tensors, Collective&& collective) {
+  std::vector<std::vector<at::Tensor>> buckets(1);
+  size_t bytes = 0;
+  for (const auto& t : tensors) {
+    const size_t b = static_cast<size_t>(t.numel()) * t.element_size();
+    if (bytes + b > kBucketBytes && !buckets.back().empty()) buckets.emplace_back(), bytes = 0;
+    buckets.back().push_back(t);
+    bytes += b;
+  }
+  std::vector<std::vector<at::Tensor>> flat(buckets.size());
+  guarded(what, [&] {
+    std::vector<c10::intrusive_ptr<c10d::Work>> work;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      std::vector<at::Tensor> pieces;
+      for (const auto& t : buckets[i]) pieces.push_back(t.reshape(-1));
+      flat[i] = {at::cat(pieces)};
+      work.push_back(collective(flat[i]));
+    }
+    for (auto& w : work) w->wait();
   });
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    int64_t offset = 0;
+    for (auto& t : buckets[i]) {
+      t.copy_(flat[i][0].narrow(0, offset, t.numel()).view_as(t));
+      offset += t.numel();
+    }
+  }
 }
 
-void Distributed::broadcast(std::vector<at::Tensor> tensors) {
+void Distributed::broadcast(const std::vector<at::Tensor>& tensors) {
   if (world() == 1 || tensors.empty()) return;
-  guarded("broadcasting the weights", [&] { group_->ranks->broadcast(tensors)->wait(); });
+  bucketed("broadcasting the weights", tensors, [&](std::vector<at::Tensor>& t) { return group_->ranks->broadcast(t); });
 }
 
 double Distributed::average_gradients(const std::vector<at::Tensor>& parameters) {
   if (world() == 1) return 0;
   const auto start = Clock::now();
-  std::vector<std::vector<at::Tensor>> buckets(1);
-  size_t bytes = 0;
-  for (const auto& p : parameters) {
-    if (!p.grad().defined()) continue;
-    const size_t b = static_cast<size_t>(p.numel()) * p.element_size();
-    if (bytes + b > kBucketBytes && !buckets.back().empty()) buckets.emplace_back(), bytes = 0;
-    buckets.back().push_back(p.grad());
-    bytes += b;
-  }
-  // All buckets are sent before the first is waited for, so flattening and communication overlap.
-  std::vector<std::vector<at::Tensor>> flat(buckets.size());
-  std::vector<c10::intrusive_ptr<c10d::Work>> work;
-  guarded("averaging the gradients", [&] {
-    for (size_t i = 0; i < buckets.size(); ++i) {
-      std::vector<at::Tensor> pieces;
-      for (const auto& g : buckets[i]) pieces.push_back(g.reshape(-1));
-      flat[i] = {at::cat(pieces)};
-      work.push_back(group_->ranks->allreduce(flat[i]));
-    }
-    for (auto& w : work) w->wait();
-  });
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    flat[i][0].div_(world());
-    int64_t offset = 0;
-    for (auto& g : buckets[i]) {
-      g.copy_(flat[i][0].narrow(0, offset, g.numel()).view_as(g));
-      offset += g.numel();
-    }
-  }
+  std::vector<at::Tensor> grads;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  bucketed("averaging the gradients", grads, [&](std::vector<at::Tensor>& t) { return group_->ranks->allreduce(t); });
+  for (auto& g : grads) g.div_(world());
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 

@@ -42,10 +42,10 @@ class Distributed {
   bool is_main() const { return launch_.rank == 0; }
   const std::string& backend() const { return backend_; }
 
-  // The step the collectives below belong to, for naming a rank that fails or hangs.
+  // The step the collectives below belong to, for the message that names a rank that fails or hangs.
   void at_step(int64_t step);
   // Rank 0's values of `tensors` on every rank (identical initial weights).
-  void broadcast(std::vector<at::Tensor> tensors);
+  void broadcast(const std::vector<at::Tensor>& tensors);
   // Every gradient averaged over the ranks, in buckets of at most 25 MB (one all-reduce each, not one per tensor).
   // Returns the seconds spent.
   double average_gradients(const std::vector<at::Tensor>& parameters);
@@ -60,10 +60,12 @@ class Distributed {
   struct Group;
   template <typename F>
   auto guarded(const char* what, F&& f) -> decltype(f());
+  template <typename Collective>
+  void bucketed(const char* what, const std::vector<at::Tensor>& tensors, Collective&& collective);
   Launch launch_;
   std::string backend_ = "none";
   std::chrono::seconds timeout_{0};
-  int64_t step_ = 0, gathers_ = 0;
+  int64_t step_ = 0, gathers_ = 0, collectives_ = 0;
   std::unique_ptr<Group> group_;
 };
 

@@ -21,8 +21,9 @@ c10::Device pick_device(const std::string& name) {
 }
 
 void configure_threads(int64_t requested) {
-  // One per core by default, shared by the ranks a launcher started on this machine (LOCAL_WORLD_SIZE).
-  const char* local = std::getenv("LOCAL_WORLD_SIZE");
+  // One per core by default, shared by the ranks a launcher started on this machine (torchrun's LOCAL_WORLD_SIZE,
+  // Slurm's SLURM_NTASKS_PER_NODE).
+  const char* local = std::getenv("LOCAL_WORLD_SIZE") ? std::getenv("LOCAL_WORLD_SIZE") : std::getenv("SLURM_NTASKS_PER_NODE");
   const unsigned ranks_here = local ? std::max(1, std::atoi(local)) : 1;
   const int n = requested > 0 ? static_cast<int>(requested)
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / ranks_here));

@@ -3,6 +3,8 @@
 // the command cannot take, 1 for anything else.
 #include <torch/version.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -44,10 +46,15 @@ void usage(std::ostream& os) {
 
 // One line on the terminal (LibTorch errors append a C++ backtrace after the first), naming the rank when a
 // launcher started several.
+// A rank that fails leaves at once: the process group's destructors could wait on the peers it gave up on.
 int fail(const char* command, const std::string& what, int code) {
   const auto& group = rhotrain::process_group();
   const std::string rank = group.world() > 1 ? " (rank " + std::to_string(group.rank()) + ")" : "";
   std::fprintf(rhotrain::error_stream(), "rhotrain %s%s: error: %s\n", command, rank.c_str(), what.substr(0, what.find('\n')).c_str());
+  if (group.world() > 1) {
+    std::fflush(nullptr);
+    _exit(code);
+  }
   return code;
 }
 

@@ -25,6 +25,7 @@ class PendingFile {
   PendingFile& operator=(const PendingFile&) = delete;
 
   const std::string& temp_path() const { return temp_; }
+  const std::string& final_path() const { return final_; }
   void commit();
 
  private:

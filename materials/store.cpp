@@ -332,9 +332,27 @@ CacheStats MaterialStore::cache_stats() const {
   return cache_->stats;
 }
 
+bool names_directory_store(const std::string& path) {
+  return std::filesystem::is_directory(path) || std::filesystem::path(path).extension() != ".h5";
+}
+
 std::vector<std::string> expand_store_paths(const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const auto& p : patterns) {
+    if (std::filesystem::is_directory(p)) {
+      std::vector<std::string> shards;
+      for (const auto& e : std::filesystem::directory_iterator(p)) {
+        const std::string name = e.path().filename().string();
+        if (e.path().extension() == ".h5" && name.find(".tmp-") == std::string::npos && name != "splits.h5")
+          shards.push_back(e.path().string());
+      }
+      std::sort(shards.begin(), shards.end());
+      const auto splits = std::filesystem::path(p) / "splits.h5";
+      if (std::filesystem::exists(splits)) out.push_back(splits.string());
+      if (shards.empty() && !std::filesystem::exists(splits)) throw Error(p + ": an empty directory, not a store");
+      out.insert(out.end(), shards.begin(), shards.end());
+      continue;
+    }
     if (p.find_first_of("*?[") == std::string::npos) {
       out.push_back(p);
       continue;

@@ -15,15 +15,22 @@
 
 namespace rhotrain {
 
-constexpr int kStoreVersion = 1;
+// Version 1: a store in one file (materials and splits; a dataset may span several such files). Version 2: one part
+// of a directory store — a shard of materials (shard-NNNNN.h5, never rewritten once written) or the store's splits
+// (splits.h5, a small file that `split` replaces). This build reads both and writes version 1 for single files.
+constexpr int kStoreVersion = 2;
 constexpr const char* kStoreFormat = "rhotrain-store";
+enum class StorePart { whole, shard, splits };
+
+// Whether `path` names a directory store: an existing folder, or a path not ending in .h5 (one about to be made).
+bool names_directory_store(const std::string& path);
 
 // Writes into a store file. Opening an existing file checks its format and version first.
 // Callers that need all-or-nothing semantics write a copy under a temporary name (see PendingFile).
 class StoreWriter {
  public:
   enum class Mode { create, append };
-  StoreWriter(const std::string& path, Mode mode);
+  StoreWriter(const std::string& path, Mode mode, StorePart part = StorePart::whole);
   ~StoreWriter();
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
@@ -35,6 +42,8 @@ class StoreWriter {
   void write_split(const std::string& name, const std::vector<std::string>& ids);
   void remove_split(const std::string& name);
   std::vector<std::string> ids() const;
+  // The file's size as written so far.
+  size_t file_bytes() const;
   void close();
 
  private:
@@ -48,7 +57,7 @@ struct CacheStats {
 
 // Applies `change` to a copy of the store at `path` (or to a new store when there is none) and renames the copy
 // into place only when everything succeeded, so an error never leaves a half-written store behind.
-void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change);
+void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change, StorePart part = StorePart::whole);
 
 // Read access to one or more store files. Thread-safe: HDF5 calls are serialised internally.
 class MaterialStore {
@@ -100,8 +109,8 @@ class MaterialStore {
   std::unique_ptr<Cache> cache_;
 };
 
-// Expands shell-style globs ("data/shard-*.h5") and returns the paths sorted; a path without
-// wildcards is passed through unchanged so that a missing file is reported by name.
+// Expands shell-style globs ("data/shard-*.h5", sorted) and directory stores (their splits.h5, then their shards in
+// order); any other path is passed through unchanged so that a missing file is reported by name.
 std::vector<std::string> expand_store_paths(const std::vector<std::string>& patterns);
 
 }  // namespace rhotrain

@@ -18,7 +18,7 @@ struct StoreWriter::Impl {
   std::unique_ptr<H5::H5File> file;
 };
 
-StoreWriter::StoreWriter(const std::string& path, Mode mode) : impl_(std::make_unique<Impl>()) {
+StoreWriter::StoreWriter(const std::string& path, Mode mode, StorePart part) : impl_(std::make_unique<Impl>()) {
   silence_hdf5();
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   impl_->path = path;
@@ -30,7 +30,8 @@ StoreWriter::StoreWriter(const std::string& path, Mode mode) : impl_(std::make_u
     impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
     H5::Group root = impl_->file->openGroup("/");
     write_string_attr(root, "format", kStoreFormat);
-    write_scalar_attr<int>(root, "version", H5::PredType::NATIVE_INT, kStoreVersion);
+    write_scalar_attr<int>(root, "version", H5::PredType::NATIVE_INT, part == StorePart::whole ? 1 : 2);
+    if (part != StorePart::whole) write_string_attr(root, "part", part == StorePart::shard ? "shard" : "splits");
     impl_->file->createGroup("/materials");
     impl_->file->createGroup("/splits");
   } catch (const H5::Exception& e) {
@@ -126,6 +127,15 @@ void StoreWriter::write_split(const std::string& name, const std::vector<std::st
   }
 }
 
+size_t StoreWriter::file_bytes() const {
+  std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+  try {
+    return static_cast<size_t>(impl_->file->getFileSize());
+  } catch (const H5::Exception& e) {
+    rethrow_hdf5(impl_->path, e);
+  }
+}
+
 void StoreWriter::close() {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   try {
@@ -135,14 +145,14 @@ void StoreWriter::close() {
   }
 }
 
-void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change) {
+void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change, StorePart part) {
   PendingFile pending(path);
   const bool exists = std::filesystem::exists(path);
   if (exists) {
     MaterialStore check({path}, 0);  // rejects foreign or newer files before copying
     std::filesystem::copy_file(path, pending.temp_path(), std::filesystem::copy_options::overwrite_existing);
   }
-  StoreWriter writer(pending.temp_path(), exists ? StoreWriter::Mode::append : StoreWriter::Mode::create);
+  StoreWriter writer(pending.temp_path(), exists ? StoreWriter::Mode::append : StoreWriter::Mode::create, part);
   change(writer);
   writer.close();
   pending.commit();

@@ -80,11 +80,17 @@ TEST(Cli, AFailedImportLeavesAnExistingStoreUnchanged) {
                          fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
   const std::string before = test::read_file(dir.file("s.h5"));
   test::write_file(dir.file("bad.CHGCAR"), std::string(kSiChgcarHead) + "1 2 3\n");
-  const auto r = run_rhotrain("import --format chgcar --out " + dir.file("s.h5") + " " + fixture("TiO2_rutile.ase.CHGCAR") +
-                              " " + dir.file("bad.CHGCAR"));
-  expect_one_line_error(r, {"bad.CHGCAR"});
+  const auto r = run_rhotrain("import --strict --format chgcar --out " + dir.file("s.h5") + " " +
+                              fixture("TiO2_rutile.ase.CHGCAR") + " " + dir.file("bad.CHGCAR"));
+  expect_one_line_error(r, {"bad.CHGCAR", "nothing imported"});
   EXPECT_EQ(test::read_file(dir.file("s.h5")), before);
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bad.CHGCAR", "s.h5"}));
+  // Without --strict the good file goes in and the bad one is listed with its reason.
+  const auto lenient = run_rhotrain("import --format chgcar --out " + dir.file("s.h5") + " " +
+                                    fixture("TiO2_rutile.ase.CHGCAR") + " " + dir.file("bad.CHGCAR"));
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.err;
+  EXPECT_NE(lenient.err.find("skipped " + dir.file("bad.CHGCAR")), std::string::npos) << lenient.err;
+  EXPECT_EQ(MaterialStore({dir.file("s.h5")}).ids(), (std::vector<std::string>{"Si_diamond.ase", "TiO2_rutile.ase"}));
 }
 
 TEST(Cli, DuplicateIdIsRefusedUnlessOverwrite) {

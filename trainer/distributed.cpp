@@ -9,9 +9,11 @@
 #endif
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "common/error.h"
 #include "trainer/device.h"
@@ -59,27 +61,50 @@ Launch launch_from_environment() {
   return l;
 }
 
+// A store client; torchrun's agent keeps one store for every restart attempt, so each attempt has its own prefix.
+c10::intrusive_ptr<c10d::Store> connect_store(const Launch& launch, bool server, std::chrono::seconds timeout) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(launch.master_port);
+  options.isServer = server;
+  if (server) options.numWorkers = static_cast<size_t>(launch.world);
+  options.waitWorkers = false;
+  options.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
+  if (launch.agent_store) store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + launch.attempt, store);
+  return store;
+}
+
 struct Distributed::Group {
-  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Store> store, beat_store;  // the second for the heartbeat thread alone
   c10::intrusive_ptr<c10d::ProcessGroup> ranks;
+  // Every half second each rank publishes "<beat> <collectives entered> <step>": a rank that died or was stopped
+  // stops beating, and one stuck in its own work beats without entering the collective the others wait in.
+  std::atomic<int64_t> entered{0}, step{0};
+  std::atomic<bool> stopping{false};
+  std::thread heart;
 };
 
 Distributed::Distributed(const Launch& launch, const std::string& backend, std::chrono::seconds timeout)
     : launch_(launch), backend_(backend), timeout_(timeout), group_(std::make_unique<Group>()) {
-  c10d::TCPStoreOptions options;
-  options.port = static_cast<std::uint16_t>(launch.master_port);
-  options.isServer = !launch.agent_store && launch.rank == 0;
-  if (!launch.agent_store) options.numWorkers = static_cast<size_t>(launch.world);
-  options.waitWorkers = false;
-  options.timeout = timeout;
   try {
-    group_->store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
-    if (launch.agent_store)  // torchrun's agent keeps one store for every restart attempt: each has its own prefix
-      group_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + launch.attempt, group_->store);
+    group_->store = connect_store(launch, !launch.agent_store && launch.rank == 0, timeout);
+    group_->beat_store = connect_store(launch, false, timeout);
   } catch (const std::exception& e) {
-    throw Error("cannot reach the rendezvous store at " + launch.master_addr + ":" +
-                std::to_string(launch.master_port) + " (" + first_line(e.what()) + ")");
+    throw Error("cannot reach the rendezvous store at " + launch.master_addr + ":" + std::to_string(launch.master_port) +
+                " (" + first_line(e.what()) + ")");
   }
+  group_->heart = std::thread([this] {
+    const std::string key = "rhotrain/beat/" + std::to_string(rank());
+    for (int64_t beat = 0; !group_->stopping; ++beat) {
+      const std::string v = std::to_string(beat) + " " + std::to_string(group_->entered) + " " + std::to_string(group_->step);
+      try {
+        group_->beat_store->set(key, std::vector<uint8_t>(v.begin(), v.end()));
+      } catch (const std::exception&) {
+        return;  // the store is gone: the collectives will say so
+      }
+      for (int i = 0; i < 10 && !group_->stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
   if (backend == "gloo") {
     auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
     const std::string interface = env("GLOO_SOCKET_IFNAME");
@@ -101,45 +126,65 @@ Distributed::Distributed(const Launch& launch, const std::string& backend, std::
   }
 }
 
-Distributed::~Distributed() = default;
+Distributed::~Distributed() {
+  if (!group_) return;
+  group_->stopping = true;
+  if (group_->heart.joinable()) group_->heart.join();
+}
 
-// Runs a collective; when it fails or times out, names the ranks that had not reached it. Before each collective
-// every rank records in the store how many it has entered (and at which step), so the ones behind are those with
-// fewer: a rank that died or hangs in its own computation never arrives.
+namespace {
+
+struct Beat {
+  int64_t beat = -1, entered = 0, step = 0;
+};
+
+Beat read_beat(c10d::Store& store, int rank) {
+  const std::string key = "rhotrain/beat/" + std::to_string(rank);
+  Beat b;
+  if (!store.check({key})) return b;
+  const auto v = store.get(key);
+  std::sscanf(std::string(v.begin(), v.end()).c_str(), "%ld %ld %ld", &b.beat, &b.entered, &b.step);
+  return b;
+}
+
+}  // namespace
+
+// Runs a collective; when it fails or times out, names the ranks that are to blame: those whose heartbeat stopped
+// (dead, or stopped), and those alive that never entered this collective (stuck in their own work).
 template <typename F>
 auto Distributed::guarded(const char* what, F&& f) -> decltype(f()) {
-  ++collectives_;
-  const std::string mark = std::to_string(collectives_) + " " + std::to_string(step_);
+  const int64_t mine = ++group_->entered;
   try {
-    group_->store->set("rhotrain/at/" + std::to_string(rank()), std::vector<uint8_t>(mark.begin(), mark.end()));
     return f();
   } catch (const std::exception& e) {
-    std::string behind;
+    std::string blame;
     try {
+      group_->store->setTimeout(std::min(timeout_, std::chrono::seconds(5)));
+      std::vector<Beat> before(static_cast<size_t>(world())), after(static_cast<size_t>(world()));
+      for (int r = 0; r < world(); ++r) before[static_cast<size_t>(r)] = read_beat(*group_->store, r);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // three heartbeats
       for (int r = 0; r < world(); ++r) {
-        const std::string key = "rhotrain/at/" + std::to_string(r);
         if (r == rank()) continue;
-        if (!group_->store->check({key})) {
-          behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (never arrived)";
-          continue;
-        }
-        const auto v = group_->store->get(key);
-        int64_t entered = 0, at = 0;
-        std::sscanf(std::string(v.begin(), v.end()).c_str(), "%lld %lld", reinterpret_cast<long long*>(&entered),
-                    reinterpret_cast<long long*>(&at));
-        if (entered < collectives_) behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r) + " (last seen at step " + std::to_string(at) + ")";
+        const Beat b = read_beat(*group_->store, r);
+        std::string why;
+        if (b.beat < 0) why = "never joined";
+        else if (b.beat == before[static_cast<size_t>(r)].beat) why = "stopped responding (last heard from at step " + std::to_string(b.step) + ")";
+        else if (b.entered < mine) why = "is stuck at step " + std::to_string(b.step);
+        if (!why.empty()) blame += (blame.empty() ? "rank " : ", rank ") + std::to_string(r) + " " + why;
       }
-      if (!behind.empty()) behind += " did not get there";
     } catch (const std::exception&) {
-      behind = "rank 0 is gone or hangs (it hosts the rendezvous store)";
+      blame = rank() == 0 ? "the rendezvous store stopped answering" : "rank 0 is gone or hangs (it hosts the rendezvous store)";
     }
     throw Error(std::string(what) + " at step " + std::to_string(step_) + " failed: " +
-                (behind.empty() ? "a rank stopped answering" : behind) + " (" + first_line(e.what()) +
+                (blame.empty() ? "a rank stopped answering" : blame) + " (" + first_line(e.what()) +
                 "; a rank that hangs is given up after train.dist_timeout_s = " + std::to_string(timeout_.count()) + " s)");
   }
 }
 
-void Distributed::at_step(int64_t step) { step_ = step; }
+void Distributed::at_step(int64_t step) {
+  step_ = step;
+  if (group_) group_->step = step;
+}
 
 // Tensors of any shapes through one collective per bucket of at most kBucketBytes: each bucket is flattened into one
 // tensor, all buckets are sent before the first is waited for (so flattening and communication overlap), and the

@@ -65,7 +65,7 @@ class Distributed {
   Launch launch_;
   std::string backend_ = "none";
   std::chrono::seconds timeout_{0};
-  int64_t step_ = 0, gathers_ = 0, collectives_ = 0;
+  int64_t step_ = 0, gathers_ = 0;
   std::unique_ptr<Group> group_;
 };
 

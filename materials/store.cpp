@@ -336,21 +336,24 @@ bool names_directory_store(const std::string& path) {
   return std::filesystem::is_directory(path) || std::filesystem::path(path).extension() != ".h5";
 }
 
+std::vector<std::string> directory_store_parts(const std::string& dir) {
+  std::vector<std::string> shards, out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".h5" && e.path().filename() != "splits.h5") shards.push_back(e.path().string());
+  std::sort(shards.begin(), shards.end());
+  const auto splits = std::filesystem::path(dir) / "splits.h5";
+  if (std::filesystem::exists(splits)) out.push_back(splits.string());
+  out.insert(out.end(), shards.begin(), shards.end());
+  return out;
+}
+
 std::vector<std::string> expand_store_paths(const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const auto& p : patterns) {
     if (std::filesystem::is_directory(p)) {
-      std::vector<std::string> shards;
-      for (const auto& e : std::filesystem::directory_iterator(p)) {
-        const std::string name = e.path().filename().string();
-        if (e.path().extension() == ".h5" && name.find(".tmp-") == std::string::npos && name != "splits.h5")
-          shards.push_back(e.path().string());
-      }
-      std::sort(shards.begin(), shards.end());
-      const auto splits = std::filesystem::path(p) / "splits.h5";
-      if (std::filesystem::exists(splits)) out.push_back(splits.string());
-      if (shards.empty() && !std::filesystem::exists(splits)) throw Error(p + ": an empty directory, not a store");
-      out.insert(out.end(), shards.begin(), shards.end());
+      const auto parts = directory_store_parts(p);
+      if (parts.empty()) throw Error(p + ": an empty directory, not a store");
+      out.insert(out.end(), parts.begin(), parts.end());
       continue;
     }
     if (p.find_first_of("*?[") == std::string::npos) {

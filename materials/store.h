@@ -24,6 +24,8 @@ enum class StorePart { whole, shard, splits };
 
 // Whether `path` names a directory store: an existing folder, or a path not ending in .h5 (one about to be made).
 bool names_directory_store(const std::string& path);
+// The files of a directory store: splits.h5 (when there is one), then the shards in order; temporary files aside.
+std::vector<std::string> directory_store_parts(const std::string& dir);
 
 // Writes into a store file. Opening an existing file checks its format and version first.
 // Callers that need all-or-nothing semantics write a copy under a temporary name (see PendingFile).

@@ -189,9 +189,10 @@ void import_into_directory(const std::vector<std::string>& files, const std::str
   if (o.overwrite) throw UsageError("--overwrite would rewrite a shard; a directory store never rewrites one");
   fs::create_directories(store);
   std::set<std::string> have;
-  const auto parts = expand_store_paths({store});
-  if (!parts.empty())
-    for (const auto& id : MaterialStore(parts, 0).ids()) have.insert(id);
+  if (const auto parts = directory_store_parts(store); !parts.empty()) {
+    const MaterialStore existing(parts, 0);
+    have.insert(existing.ids().begin(), existing.ids().end());
+  }
   std::map<std::string, std::string> file_of_id;
   ShardWriter shards(store, next_shard_index(store), o.shard_bytes, o.strict);
   parse_in_order(files, o, [&](size_t i, Parsed&& p) {

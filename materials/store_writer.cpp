@@ -130,6 +130,7 @@ void StoreWriter::write_split(const std::string& name, const std::vector<std::st
 size_t StoreWriter::file_bytes() const {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   try {
+    impl_->file->flush(H5F_SCOPE_LOCAL);  // the size counts what the caches still hold
     return static_cast<size_t>(impl_->file->getFileSize());
   } catch (const H5::Exception& e) {
     rethrow_hdf5(impl_->path, e);

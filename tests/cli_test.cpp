@@ -355,5 +355,61 @@ TEST(Cli, EveryFlagInTheReadmeIsInTheCommandsHelp) {
   }
 }
 
+// Import at scale: a directory of files, some corrupt, into a directory store of bounded shards, parsed in
+// parallel. The good files go in, the bad ones are listed; a re-run skips what is in; existing shards are never
+// rewritten; split replaces only the store's small splits file; --strict imports nothing when a file is bad.
+TEST(Cli, ADirectoryStoreGrowsByNewShardsAndNeverRewritesOne) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  fs::create_directories(dir.file("in"));
+  const char* good[] = {"Si_diamond.ase.CHGCAR", "TiO2_rutile.ase.CHGCAR", "MgO_rs.spin_aug.pymatgen.CHGCAR",
+                        "NaCl_rs.pymatgen.CHGCAR.gz", "AlP_zb.qe-pp.cube", "Li_bcc.ase.cube"};
+  for (const char* f : good) fs::copy_file(fixture(f), dir.file(std::string("in/") + f));
+  test::write_file(dir.file("in/cut.CHGCAR"), std::string(kSiChgcarHead) + "1 2 3\n");
+  test::write_file(dir.file("in/junk.cube"), "not a density\n");
+
+  const std::string store = dir.file("store");
+  const std::string import = "import -o " + store + " --jobs 2 --shard-bytes 200000 " + dir.file("in") + "/*";
+  expect_one_line_error(run_rhotrain("import --strict -o " + store + " --jobs 2 " + dir.file("in") + "/*"),
+                        {"nothing imported: 2 of 8 files could not be read"});
+  EXPECT_TRUE(!fs::exists(store) || fs::is_empty(store)) << "--strict with a bad file writes no shard";
+
+  const auto r = run_rhotrain(import);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(6 materials; 2 files could not be read, skipped;"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("skipped " + dir.file("in/cut.CHGCAR")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped " + dir.file("in/junk.cube")), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("MB/s with 2 parser thread(s)"), std::string::npos) << r.out;
+  std::vector<std::string> shards;
+  for (const auto& e : fs::directory_iterator(store)) shards.push_back(e.path().filename().string());
+  std::sort(shards.begin(), shards.end());
+  ASSERT_GE(shards.size(), 2u) << "200 kB shards: the six compressed grids do not fit in one";
+  EXPECT_EQ(shards.front(), "shard-00000.h5");
+  const auto first_shard = test::read_file(store + "/shard-00000.h5");
+
+  // Files in order across the shards, as the command line gave them (the glob sorts).
+  const MaterialStore s(expand_store_paths({store}));
+  EXPECT_EQ(s.ids().size(), 6u);
+  EXPECT_TRUE(s.contains("AlP_zb.qe-pp") && s.contains("TiO2_rutile.ase"));
+
+  // Again, with one new file: only it is imported, into a new shard.
+  fs::copy_file(fixture("Cu_fcc.vasp4.CHGCAR"), dir.file("in/Cu_fcc.vasp4.CHGCAR"));
+  const auto again = run_rhotrain(import + " --species Cu");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("(1 material; 6 already in it, skipped;"), std::string::npos) << again.out;
+  EXPECT_EQ(test::read_file(store + "/shard-00000.h5"), first_shard);
+  EXPECT_EQ(MaterialStore(expand_store_paths({store})).ids().size(), 7u);
+
+  // Splits go to a small file of their own; every reading command takes the folder.
+  ASSERT_EQ(run_rhotrain("split --store " + store + " --val-fraction 0.3").exit_code, 0);
+  EXPECT_TRUE(fs::exists(store + "/splits.h5"));
+  EXPECT_EQ(test::read_file(store + "/shard-00000.h5"), first_shard);
+  const auto info = run_rhotrain("info --store " + store);
+  EXPECT_NE(info.out.find("materials: 7"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("train=5 val=2 val_200=2"), std::string::npos) << info.out;
+  expect_one_line_error(run_rhotrain("import --overwrite -o " + store + " " + fixture("Si_diamond.ase.CHGCAR")),
+                        {"a directory store never rewrites one"});
+}
+
 }  // namespace
 }  // namespace rhotrain

@@ -169,6 +169,23 @@ std::pair<double, double> MaterialStore::electrons(const std::string& id) const 
   }
 }
 
+MaterialStore::Sizes MaterialStore::sizes(const std::string& id) const {
+  const Shard& s = shard(id);
+  Sizes z;
+  std::tie(z.n_electrons, z.n_electrons_grid) = electrons(id);
+  std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+  try {
+    H5::Group g = s.file->openGroup("/materials/" + id);
+    z.n_atoms = static_cast<size_t>(dims_of(g.openDataSet("numbers")).at(0));
+    const auto grid = dims_of(g.openDataSet("density"));
+    if (grid.size() != 3) throw Error(s.path + ": material '" + id + "': density is not 3-D");
+    for (int d = 0; d < 3; ++d) z.grid[d] = static_cast<int>(grid[d]);
+    return z;
+  } catch (const H5::Exception& e) {
+    rethrow_hdf5(s.path + " (material '" + id + "')", e);
+  }
+}
+
 const MaterialMeta& MaterialStore::meta(const std::string& id) const {
   {
     std::lock_guard<std::mutex> lock(meta_mutex_);

@@ -13,8 +13,8 @@ StoreSummary summarize_store(const MaterialStore& store) {
   if (store.ids().empty()) return s;
   std::vector<double> atoms, voxels, ne, ne_grid;
   for (const auto& id : store.ids()) {
-    const MaterialMeta& m = store.meta(id);
-    atoms.push_back(static_cast<double>(m.n_atoms()));
+    const auto m = store.sizes(id);
+    atoms.push_back(static_cast<double>(m.n_atoms));
     voxels.push_back(static_cast<double>(voxel_count(m.grid)));
     ne.push_back(m.n_electrons);
     ne_grid.push_back(m.n_electrons_grid);

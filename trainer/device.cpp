@@ -15,7 +15,10 @@ namespace rhotrain {
 c10::Device pick_device(const std::string& name) {
   if (name == "cuda" || (name == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available()) throw Error("train.device=cuda but no CUDA device is available to LibTorch");
-    return c10::Device(c10::kCUDA);
+    // One GPU per rank: a launcher's LOCAL_RANK picks this process's device on its machine.
+    const char* local = std::getenv("LOCAL_RANK");
+    const int index = (local ? std::atoi(local) : 0) % static_cast<int>(std::max<size_t>(1, torch::cuda::device_count()));
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   return c10::Device(c10::kCPU);
 }

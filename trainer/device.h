@@ -7,7 +7,8 @@
 
 namespace rhotrain {
 
-// "cpu", "cuda" or "auto" (CUDA when LibTorch sees a device); throws Error for "cuda" without one.
+// "cpu", "cuda" or "auto" (CUDA when LibTorch sees a device); throws Error for "cuda" without one. On CUDA, the
+// device of this rank's LOCAL_RANK.
 c10::Device pick_device(const std::string& name);
 
 // LibTorch intra-op threads (requested, or one per core when 0, divided among the ranks on this machine) over a

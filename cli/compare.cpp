@@ -1,4 +1,5 @@
-// rhotrain compare: the Phase 1 vs Phase 2 report of two matched runs, on the split (and store) they were evaluated on.
+// rhotrain compare: the Phase 1 vs Phase 2 report of matched runs (K seeds per arm), on the split (and store) they were
+// evaluated on.
 #include <iostream>
 
 #include "cli/args.h"
@@ -9,9 +10,10 @@
 namespace rhotrain {
 
 int cmd_compare(int argc, char** argv) {
-  cxxopts::Options opts("rhotrain compare", "Phase 1 vs Phase 2: paired comparison, H1-H3, Markdown report with plots.");
+  cxxopts::Options opts("rhotrain compare", "Phase 1 vs Phase 2: paired comparison over K seeds per arm, H1-H3, noise control, Markdown report with plots.");
   opts.add_options()
-      ("runs", "two run directories", cxxopts::value<std::vector<std::string>>())
+      ("runs", "run directories: K per arm, any order (grouped by data.weighting, paired by train.seed)",
+       cxxopts::value<std::vector<std::string>>())
       ("step", "evaluated step, or 'last'", cxxopts::value<std::string>()->default_value("last"))
       ("split", "evaluated split", cxxopts::value<std::string>()->default_value("val_200"))
       ("store", "the store the runs were evaluated on with `eval --store` (default: their own)",
@@ -19,12 +21,11 @@ int cmd_compare(int argc, char** argv) {
       ("o,out", "report file (its plots are written beside it)", cxxopts::value<std::string>()->default_value("report.md"))
       ("force", "compare runs that are not matched");
   opts.add_options(kAliases)("set", "", cxxopts::value<std::string>())("output", "", cxxopts::value<std::string>());
-  opts.positional_help("RUN_A RUN_B");
+  opts.positional_help("RUN...");
   auto r = parse_command(opts, argc, argv, {"runs"});
-  const auto runs = required<std::vector<std::string>>(r, "runs");
-  if (runs.size() != 2) throw UsageError("compare takes exactly two run directories");
   ComparisonRequest request;
-  request.run_a = runs[0], request.run_b = runs[1];
+  request.runs = required<std::vector<std::string>>(r, "runs");
+  if (request.runs.size() < 2) throw UsageError("compare takes at least two run directories (K per arm)");
   request.step = r["step"].as<std::string>();
   request.split = *given<std::string>(r, "split", "set");
   if (r.count("store")) request.store = r["store"].as<std::vector<std::string>>();

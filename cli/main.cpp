@@ -33,8 +33,8 @@ const Command kCommands[] = {
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
     {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},
     {"eval", rhotrain::cmd_eval, "evaluate a checkpoint (or the oracle) on a set"},
-    {"experiment", rhotrain::cmd_experiment, "the whole study: data, Phase 0, both runs, report"},
-    {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3"},
+    {"experiment", rhotrain::cmd_experiment, "the whole study: data, Phase 0, K seeds of both arms, report"},
+    {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3 (K seeds per arm)"},
     {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
 };
 
@@ -61,6 +61,8 @@ int fail(const char* command, const std::string& what, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered even when redirected, so a log keeps stdout's tables in order with stderr's progress lines.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

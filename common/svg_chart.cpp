@@ -27,20 +27,70 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+// A round step (1, 2 or 5 × 10^k) that cuts `range` into about `parts` intervals.
+double round_step(double range, double parts) {
+  const double raw = range / parts, magnitude = std::pow(10.0, std::floor(std::log10(raw))), m = raw / magnitude;
+  return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * magnitude;
+}
+
+// Multiples of `step` from lo to hi, and the label of each with as many decimals as the step needs.
+std::vector<std::pair<double, std::string>> linear_ticks(double lo, double hi, double step) {
+  const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  std::vector<std::pair<double, std::string>> ticks;
+  for (double i = std::ceil(lo / step - 1e-9); i * step <= hi + 1e-9 * step; i += 1) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", decimals, i * step + 0.0);
+    ticks.emplace_back(i * step, b);
+  }
+  return ticks;
+}
+
+// Decades of a log axis (1, 2 and 5 of each decade when it spans two decades or less), labelled 10, 100, 1000.
+std::vector<std::pair<double, std::string>> log_ticks(double lo_decade, double hi_decade) {
+  std::vector<double> mantissas = {1};
+  if (hi_decade - lo_decade <= 2) mantissas = {1, 2, 5};
+  std::vector<std::pair<double, std::string>> ticks;
+  for (double d = std::floor(lo_decade); d <= std::ceil(hi_decade); d += 1)
+    for (double m : mantissas) {
+      const double v = m * std::pow(10.0, d);
+      if (std::log10(v) < lo_decade - 1e-9 || std::log10(v) > hi_decade + 1e-9) continue;
+      char b[32];
+      std::snprintf(b, sizeof b, v >= 1 ? "%.0f" : "%g", v);
+      ticks.emplace_back(v, b);
+    }
+  return ticks;
+}
+
 }  // namespace
 
 std::string SvgChart::render(int width, int height) const {
   const double left = 84, right = 20, top = 40, bottom = 55;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = 0, y1 = -x0;
-  for (const auto& s : series)
+  for (const auto& s : series) {
     for (const auto& [x, y] : s.points) {
       if (log_x && !(x > 0)) continue;
       const double xv = log_x ? std::log10(x) : x;
       x0 = std::min(x0, xv), x1 = std::max(x1, xv), y0 = std::min(y0, y), y1 = std::max(y1, y);
     }
+    for (const auto& [lo, hi] : s.bars) y0 = std::min(y0, lo), y1 = std::max(y1, hi);
+  }
   if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
   if (!(y1 > y0)) y1 = y0 + 1;
-  y1 += 0.05 * (y1 - y0);
+  // Axes end on round values: the y axis on its step, a log x axis on whole decades, categories half a step out.
+  const double y_step = round_step(y1 - y0, 5);
+  y0 = std::floor(y0 / y_step) * y_step, y1 = std::ceil(y1 / y_step) * y_step;
+  std::vector<std::pair<double, std::string>> xticks;
+  if (log_x) {
+    x0 = std::floor(x0), x1 = std::max(std::ceil(x1), x0 + 1);
+    xticks = log_ticks(x0, x1);
+  } else if (integer_x) {
+    x0 = std::round(x0) - 0.5, x1 = std::round(x1) + 0.5;
+    xticks = linear_ticks(x0, x1, std::max(1.0, round_step(x1 - x0, 12)));
+  } else {
+    const double step = round_step(x1 - x0, 6);
+    x0 = std::floor(x0 / step) * step, x1 = std::ceil(x1 / step) * step;
+    xticks = linear_ticks(x0, x1, step);
+  }
   const double pw = width - left - right, ph = height - top - bottom;
   auto sx = [&](double x) { return left + ((log_x ? std::log10(x) : x) - x0) / (x1 - x0) * pw; };
   auto sy = [&](double y) { return top + ph - (y - y0) / (y1 - y0) * ph; };
@@ -51,24 +101,14 @@ std::string SvgChart::render(int width, int height) const {
   svg += "<text x=\"" + fmt("%.0f", width / 2.0) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" + escape(title) + "</text>\n";
   svg += "<rect x=\"" + fmt("%.1f", left) + "\" y=\"" + fmt("%.1f", top) + "\" width=\"" + fmt("%.1f", pw) +
          "\" height=\"" + fmt("%.1f", ph) + "\" fill=\"none\" stroke=\"#444\"/>\n";
-  // Ticks: decades on a log axis, five even steps otherwise.
-  std::vector<double> xticks;
-  if (log_x)
-    for (double d = std::ceil(x0); d <= std::floor(x1); d += 1) xticks.push_back(std::pow(10.0, d));
-  if (xticks.size() < 2) {
-    xticks.clear();
-    for (int i = 0; i <= 5; ++i) xticks.push_back(log_x ? std::pow(10.0, x0 + (x1 - x0) * i / 5) : x0 + (x1 - x0) * i / 5);
-  }
-  for (double t : xticks)
+  for (const auto& [t, label] : xticks)
     svg += "<line x1=\"" + fmt("%.1f", sx(t)) + "\" x2=\"" + fmt("%.1f", sx(t)) + "\" y1=\"" + fmt("%.1f", top + ph) +
            "\" y2=\"" + fmt("%.1f", top + ph + 5) + "\" stroke=\"#444\"/><text x=\"" + fmt("%.1f", sx(t)) + "\" y=\"" +
-           fmt("%.1f", top + ph + 18) + "\" text-anchor=\"middle\">" + fmt("%.3g", t) + "</text>\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double t = y0 + (y1 - y0) * i / 5;
+           fmt("%.1f", top + ph + 18) + "\" text-anchor=\"middle\">" + label + "</text>\n";
+  for (const auto& [t, label] : linear_ticks(y0, y1, y_step))
     svg += "<line x1=\"" + fmt("%.1f", left - 5) + "\" x2=\"" + fmt("%.1f", left) + "\" y1=\"" + fmt("%.1f", sy(t)) +
            "\" y2=\"" + fmt("%.1f", sy(t)) + "\" stroke=\"#444\"/><text x=\"" + fmt("%.1f", left - 8) + "\" y=\"" +
-           fmt("%.1f", sy(t) + 4) + "\" text-anchor=\"end\">" + fmt("%.4g", t) + "</text>\n";
-  }
+           fmt("%.1f", sy(t) + 4) + "\" text-anchor=\"end\">" + label + "</text>\n";
   svg += "<text x=\"" + fmt("%.1f", left + pw / 2) + "\" y=\"" + fmt("%.1f", height - 12.0) + "\" text-anchor=\"middle\">" +
          escape(x_label) + (log_x ? " (log scale)" : "") + "</text>\n";
   svg += "<text transform=\"translate(16," + fmt("%.1f", top + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
@@ -88,6 +128,11 @@ std::string SvgChart::render(int width, int height) const {
       }
       if (s.style == SvgSeries::Style::step && !pts.empty()) pts += fmt("%.1f,", sx(x)) + fmt("%.1f ", sy(s.points[i - 1].second));
       pts += fmt("%.1f,", sx(x)) + fmt("%.1f ", sy(y));
+    }
+    for (size_t i = 0; i < s.bars.size() && i < s.points.size(); ++i) {
+      const double x = sx(s.points[i].first), lo = sy(s.bars[i].first), hi = sy(s.bars[i].second);
+      svg += "<path d=\"M" + fmt("%.1f", x) + "," + fmt("%.1f", lo) + "V" + fmt("%.1f", hi) + "M" + fmt("%.1f", x - 4) + "," +
+             fmt("%.1f", lo) + "h8M" + fmt("%.1f", x - 4) + "," + fmt("%.1f", hi) + "h8\" stroke=\"" + color + "\" stroke-width=\"1.5\"/>\n";
     }
     if (!pts.empty())
       svg += "<polyline fill=\"none\" stroke=\"" + std::string(color) + "\" stroke-width=\"2\" points=\"" + pts + "\"/>\n";

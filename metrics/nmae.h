@@ -1,6 +1,6 @@
 // Per-material NMAE and the aggregates of the weighting study (definitions in docs/design.md):
 // per-material mean (+ median, p99), per-electron weighted, per-material mean by n_e decile, each with a
-// bootstrap 95 % CI; paired differences between two runs; the H1–H3 verdicts. Pure functions, no torch.
+// bootstrap 95 % CI. Pure functions, no torch; comparisons of runs are in arm_comparison.h.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -53,32 +53,5 @@ double per_electron(const std::vector<double>& nmae, const std::vector<double>& 
 std::vector<std::vector<size_t>> decile_groups(const std::vector<MaterialScore>& scores, int groups = 10);
 
 Aggregates aggregate(const std::vector<MaterialScore>& scores);
-
-// ---- two runs on the same set, paired by id (B − A)
-struct PairedComparison {
-  size_t materials = 0;
-  Interval d_per_mat_mean, d_per_electron;  // B − A
-  std::vector<Interval> d_deciles;          // per decile, B − A
-  Interval h3_gap;                          // (bottom-decile Δ) − (top-decile Δ)
-};
-// Materials must be the same ids in the same order; throws std::invalid_argument otherwise.
-PairedComparison compare_paired(const std::vector<MaterialScore>& a, const std::vector<MaterialScore>& b);
-
-// H1's threshold: electron weighting costs at least 0.1 percentage points of per-material mean NMAE (a fraction).
-constexpr double kH1Threshold = 0.001;
-// Fewer materials than this give no verdict: H3 needs a material in every n_e decile, and a percentile bootstrap
-// over a handful of materials gives intervals too narrow to trust (one material: zero width).
-constexpr size_t kMinMaterialsForVerdict = 10;
-
-enum class Verdict { supported, not_supported, inconclusive, not_applicable };
-const char* verdict_name(Verdict v);
-
-struct Hypotheses {
-  Verdict h1, h2, h3;
-};
-// A = uniform, B = electrons. H1: Δ per-mat-mean ≥ +0.1 pp; H2: Δ per-electron < 0; H3: bottom-decile Δ >
-// top-decile Δ. Supported when the whole CI agrees, not supported when the whole CI disagrees, else inconclusive;
-// n/a for a set of fewer than kMinMaterialsForVerdict materials.
-Hypotheses judge(const PairedComparison& c);
 
 }  // namespace rhotrain

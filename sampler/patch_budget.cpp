@@ -48,7 +48,7 @@ SvgChart histogram(const PatchBudget& b) {
   for (const auto& w : b.weightings) {
     std::vector<double> counts(nb, 0);
     for (double x : w.expected) counts[std::min(nb - 1, static_cast<int>(std::log(x / lo) / std::log(hi / lo) * nb))] += 1;
-    SvgSeries s{w.weighting, {}, SvgSeries::Style::step};
+    SvgSeries s{w.weighting, {}, SvgSeries::Style::step, {}};
     for (int k = 0; k <= nb; ++k) s.points.emplace_back(lo * std::pow(hi / lo, static_cast<double>(k) / nb), counts[std::min(k, nb - 1)]);
     chart.series.push_back(s);
   }

@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/svg_chart.h"
 #include "common/text.h"
+#include "metrics/arm_comparison.h"
 #include "metrics/eval_record.h"
 #include "trainer/evaluator.h"
 #include "trainer/run_config.h"
@@ -81,63 +82,196 @@ std::string signed_ci(const Interval& i) {
   std::snprintf(b, sizeof b, "%+.3f [%+.3f, %+.3f]", 100 * i.value, 100 * i.lo, 100 * i.hi);
   return b;
 }
+std::string pct_signed(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%+.3f", 100 * x);
+  return b;
+}
+
+// The H1–H3 rows of a hypotheses table.
+std::string hypotheses_rows(const PairedComparison& c, const Hypotheses& h) {
+  const std::string threshold = pct_points(kH1Threshold);
+  return "| H1 | electrons-trained per-mat-mean NMAE ≥ " + threshold + " pp worse than uniform | Δ = " + signed_ci(c.d_per_mat_mean) +
+         " pp | " + verdict_name(h.h1) + " |\n"
+         "| H2 | electrons-trained has lower per-electron NMAE | Δ = " + signed_ci(c.d_per_electron) + " pp | " + verdict_name(h.h2) + " |\n"
+         "| H3 | the per-mat gap is larger on the bottom n_e decile than on the top | gap = " + signed_ci(c.h3_gap) + " pp | " +
+         verdict_name(h.h3) + " |\n";
+}
+
+// "mean ± between-seed SD [CI]" for K ≥ 2 seeds, the plain CI for one.
+std::string ci_over_seeds(const Interval& i, double sd, size_t seeds) {
+  if (seeds < 2 || !available(i)) return ci(i);
+  char b[128];
+  std::snprintf(b, sizeof b, "%.3f ± %.3f [%.3f, %.3f]", 100 * i.value, 100 * sd, 100 * i.lo, 100 * i.hi);
+  return b;
+}
+std::string join_seeds(const std::vector<Run>& runs) {
+  std::string out;
+  for (const auto& r : runs) out += (out.empty() ? "" : ", ") + std::to_string(r.settings.train.seed);
+  return out;
+}
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& k : items) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+void add_once(std::vector<std::string>& list, const std::string& item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
+}
+
+// The two arms of a comparison: A is the uniform arm whatever the argument order, each arm sorted by train.seed.
+struct Arms {
+  std::vector<Run> a, b;
+};
+
+Arms group_into_arms(std::vector<Run> runs, bool force) {
+  std::vector<std::string> weightings;
+  for (const auto& r : runs) add_once(weightings, r.settings.data.plan.weighting);
+  Arms arms;
+  if (weightings.size() == 1) {
+    // Two runs of one weighting: only as the unmatched comparison --force allows.
+    if (runs.size() != 2 || !force)
+      throw Error("all " + count_of(runs.size(), "run") + " use the " + weightings[0] +
+                  " weighting; compare needs runs of both arms (" + (runs.size() == 2 ? "pass --force to compare them anyway" : "K per arm") + ")");
+    arms.a = {runs[0]}, arms.b = {runs[1]};
+    return arms;
+  }
+  if (weightings.size() > 2) throw Error("the runs use " + std::to_string(weightings.size()) + " weightings (" + join(weightings) + "); compare takes two arms");
+  const std::string first = std::find(weightings.begin(), weightings.end(), "uniform") != weightings.end() ? "uniform" : weightings[0];
+  for (auto& r : runs) (r.settings.data.plan.weighting == first ? arms.a : arms.b).push_back(std::move(r));
+  for (auto* arm : {&arms.a, &arms.b}) {
+    std::stable_sort(arm->begin(), arm->end(), [](const Run& x, const Run& y) { return x.settings.train.seed < y.settings.train.seed; });
+    for (size_t i = 1; i < arm->size(); ++i)
+      if ((*arm)[i].settings.train.seed == (*arm)[i - 1].settings.train.seed)
+        throw Error("runs " + (*arm)[i - 1].dir + " and " + (*arm)[i].dir + " are both seed " + std::to_string((*arm)[i].settings.train.seed) +
+                    " of the " + (*arm)[i].settings.data.plan.weighting + " arm; each arm needs distinct train.seed values");
+  }
+  if (arms.a.size() != arms.b.size())
+    throw Error("the arms have different numbers of runs (" + arms.a[0].settings.data.plan.weighting + ": " + std::to_string(arms.a.size()) +
+                ", " + arms.b[0].settings.data.plan.weighting + ": " + std::to_string(arms.b.size()) + "); seed s of one arm is compared with seed s of the other");
+  return arms;
+}
+
+// Why the arms are not matched (empty when they are): seed s of A and of B may differ in data.weighting only, the
+// seeds of one arm in train.seed only, and every run must be evaluated at one step with one mode and decoder.
+std::vector<std::string> mismatches(const Arms& arms) {
+  std::vector<std::string> why;
+  bool same_weighting = false;
+  for (size_t s = 0; s < arms.a.size(); ++s) {
+    const auto differing = arms.a[s].config.arm_differences(arms.b[s].config);
+    for (const auto& k : differing)
+      if (k != "data.weighting" && k != "train.seed") add_once(why, k);
+    if (std::find(differing.begin(), differing.end(), "data.weighting") == differing.end()) same_weighting = true;
+  }
+  for (const auto* arm : {&arms.a, &arms.b})
+    for (const auto& r : *arm)
+      for (const auto& k : arm->front().config.arm_differences(r.config))
+        if (k != "train.seed") add_once(why, k);
+  if (same_weighting) why.push_back("same weighting in both");
+  if (join_seeds(arms.a) != join_seeds(arms.b))
+    why.push_back("different seeds (" + arms.a[0].settings.data.plan.weighting + ": " + join_seeds(arms.a) + "; " +
+                  arms.b[0].settings.data.plan.weighting + ": " + join_seeds(arms.b) + ")");
+  bool steps = false, modes = false;
+  for (const auto* arm : {&arms.a, &arms.b})
+    for (const auto& r : *arm) {
+      steps |= r.eval.step != arms.a[0].eval.step;
+      modes |= r.eval.mode != arms.a[0].eval.mode || r.eval.decode != arms.a[0].eval.decode;
+    }
+  if (steps) why.push_back("evaluated at different steps");
+  if (modes) why.push_back("different eval mode/decode");
+  return why;
+}
+
+SeedRuns materials_by_seed(const std::vector<Run>& arm) {
+  SeedRuns rows;
+  for (const auto& r : arm) rows.push_back(r.eval.materials);
+  return rows;
+}
+
+double mean_over(const std::vector<Run>& arm, double Aggregates::*field) {
+  double s = 0;
+  for (const auto& r : arm) s += r.eval.aggregates.*field;
+  return s / static_cast<double>(arm.size());
+}
 
 }  // namespace
 
 std::string write_comparison(const ComparisonRequest& request) {
-  const std::string &dir_a = request.run_a, &dir_b = request.run_b, &set = request.split, &out = request.out;
-  const bool force = request.force;
-  Run a = load_run(dir_a, request.step, set, request.store), b = load_run(dir_b, request.step, set, request.store);
-  // The hypotheses read "electrons vs uniform": A is the uniform run whatever the argument order.
-  if (a.settings.data.plan.weighting == "electrons" && b.settings.data.plan.weighting == "uniform") std::swap(a, b);
+  const std::string &set = request.split, &out = request.out;
+  if (request.runs.size() < 2) throw Error("compare needs at least two runs (K per arm)");
+  std::vector<Run> loaded;
+  for (const auto& dir : request.runs) loaded.push_back(load_run(dir, request.step, set, request.store));
+  const Arms arms = group_into_arms(std::move(loaded), request.force);
+  const Run &a = arms.a.front(), &b = arms.b.front();
+  const size_t k = arms.a.size();
   const std::string& weighting_a = a.settings.data.plan.weighting;
   const std::string& weighting_b = b.settings.data.plan.weighting;
 
-  // Matched runs: everything that defines what is trained is equal but the weighting, evaluated alike at one step.
-  const std::vector<std::string> differing = a.config.arm_differences(b.config);
-  const bool matched = differing == std::vector<std::string>{"data.weighting"} && a.eval.step == b.eval.step &&
-                       a.eval.mode == b.eval.mode && a.eval.decode == b.eval.decode;
-  std::string unmatched;
-  for (const auto& k : differing)
-    if (k != "data.weighting") unmatched += (unmatched.empty() ? "" : ", ") + k;
-  if (std::find(differing.begin(), differing.end(), "data.weighting") == differing.end())
-    unmatched += std::string(unmatched.empty() ? "" : ", ") + "same weighting in both";
-  if (a.eval.step != b.eval.step) unmatched += std::string(unmatched.empty() ? "" : ", ") + "evaluated at different steps";
-  if (a.eval.mode != b.eval.mode || a.eval.decode != b.eval.decode)
-    unmatched += std::string(unmatched.empty() ? "" : ", ") + "different eval mode/decode";
-  if (!matched && !force) throw Error("runs " + dir_a + " and " + dir_b + " are not matched (" + unmatched + "); pass --force to compare anyway");
+  const std::vector<std::string> unmatched_keys = mismatches(arms);
+  const bool matched = unmatched_keys.empty();
+  const std::string unmatched = join(unmatched_keys);
+  if (!matched && !request.force) {
+    std::string dirs;
+    for (const auto& d : request.runs) dirs += (dirs.empty() ? "" : " and ") + d;
+    throw Error("runs " + dirs + " are not matched (" + unmatched + "); pass --force to compare anyway");
+  }
 
   // Pair by material id: the sets must be identical.
-  if (a.eval.materials.size() != b.eval.materials.size())
-    throw Error("runs evaluated different sets (" + std::to_string(a.eval.materials.size()) + " vs " +
-                std::to_string(b.eval.materials.size()) + " materials)");
-  for (size_t i = 0; i < a.eval.materials.size(); ++i)
-    if (a.eval.materials[i].id != b.eval.materials[i].id)
-      throw Error("runs evaluated different sets (" + a.eval.materials[i].id + " vs " + b.eval.materials[i].id + ")");
-  const PairedComparison pc = compare_paired(a.eval.materials, b.eval.materials);
+  for (const auto* arm : {&arms.a, &arms.b})
+    for (const auto& r : *arm) {
+      if (r.eval.materials.size() != a.eval.materials.size())
+        throw Error("runs evaluated different sets (" + std::to_string(a.eval.materials.size()) + " vs " +
+                    std::to_string(r.eval.materials.size()) + " materials)");
+      for (size_t i = 0; i < a.eval.materials.size(); ++i)
+        if (a.eval.materials[i].id != r.eval.materials[i].id)
+          throw Error("runs evaluated different sets (" + a.eval.materials[i].id + " vs " + r.eval.materials[i].id + ")");
+    }
+  const SeedRuns rows_a = materials_by_seed(arms.a), rows_b = materials_by_seed(arms.b);
+  const ArmSummary A = summarize_arm(rows_a), B = summarize_arm(rows_b);
+  const PairedComparison pc = compare_paired(rows_a, rows_b);
   const Hypotheses h = judge(pc);
-  const Aggregates &A = a.eval.aggregates, &B = b.eval.aggregates;
+  const Aggregates& floors = a.eval.aggregates;  // the codec floor and the baseline depend on the data alone
   const std::string threshold = pct_points(kH1Threshold);
 
   const long long steps = a.settings.train.steps, batch = a.settings.train.batch_size;
   std::string r = "# Weighting study: " + weighting_a + " vs " + weighting_b + "\n\n";
-  r += "A = `" + a.dir + "` (" + weighting_a + "), B = `" + b.dir + "` (" + weighting_b + "); set `" + set + "` (" + count_of(a.eval.materials.size(), "material") +
-       ", every voxel scored), step " + std::to_string(a.eval.step) + ", " + a.eval.mode + ", decode " +
-       a.eval.decode + ". NMAE in percent; 95 % bootstrap CIs (" + std::to_string(kBootstrapResamples) +
-       " resamples, fixed seed); differences are B − A, paired by material.\n\n";
+  if (k == 1)
+    r += "A = `" + a.dir + "` (" + weighting_a + "), B = `" + b.dir + "` (" + weighting_b + "); set `" + set + "` (" + count_of(a.eval.materials.size(), "material") +
+         ", every voxel scored), step " + std::to_string(a.eval.step) + ", " + a.eval.mode + ", decode " +
+         a.eval.decode + ". NMAE in percent; 95 % bootstrap CIs (" + std::to_string(kBootstrapResamples) +
+         " resamples, fixed seed); differences are B − A, paired by material.\n\n";
+  else
+    r += "A = " + weighting_a + ", B = " + weighting_b + ", " + std::to_string(k) + " training seeds each (runs listed below); set `" + set + "` (" +
+         count_of(a.eval.materials.size(), "material") + ", every voxel scored), step " + std::to_string(a.eval.step) + ", " + a.eval.mode +
+         ", decode " + a.eval.decode + ". NMAE in percent. Each arm's value is the mean over its seeds, shown as mean ± between-seed "
+         "standard deviation [95 % CI]. The CIs are a two-level bootstrap (" + std::to_string(kBootstrapResamples) + " resamples, fixed seed): "
+         "each resample draws the seeds with replacement, then the materials; so they include the seed-to-seed variation, not only "
+         "the materials'. Differences are B − A, seed s of B against seed s of A, paired by material.\n\n";
   r += "## Matched runs\n\n";
+  const std::string seeds_text = k == 1 ? "seed " + std::to_string(a.settings.train.seed) : "seeds " + join_seeds(arms.a);
   r += matched ? "Matched: same architecture (preset " + a.settings.model.preset + ", objective " +
                      (a.settings.model.shape.causal ? "causal" : "masked") + ", every model.* key equal), " + std::to_string(steps) + " steps × global batch " +
-                     std::to_string(batch) + " = " + std::to_string(steps * batch) + " sequences each, seed " +
-                     std::to_string(a.settings.train.seed) + "; the runs differ in `data.weighting` only.\n\n"
+                     std::to_string(batch) + " = " + std::to_string(steps * batch) + " sequences each, " + seeds_text +
+                     (k == 1 ? "; the runs differ in `data.weighting` only.\n\n" : "; seed s of A and seed s of B differ in `data.weighting` only.\n\n")
                : "**NOT matched** (" + unmatched + "); compared with --force: read the numbers with that in mind.\n\n";
 
   r += "## Metrics\n\n| metric | A | B | B − A | codec floor | uniform-density baseline |\n|---|---|---|---|---|---|\n";
-  r += "| per-material mean | " + ci(A.per_mat_mean) + " | " + ci(B.per_mat_mean) + " | " + signed_ci(pc.d_per_mat_mean) +
-       " | " + pct(A.floor_per_mat_mean) + " | " + pct(A.baseline_per_mat_mean) + " |\n";
-  r += "| per-electron | " + ci(A.per_electron) + " | " + ci(B.per_electron) + " | " + signed_ci(pc.d_per_electron) +
-       " | " + pct(A.floor_per_electron) + " | " + pct(A.baseline_per_electron) + " |\n";
-  r += "| median / p99 | " + pct(A.median) + " / " + pct(A.p99) + " | " + pct(B.median) + " / " + pct(B.p99) + " | | | |\n\n";
+  r += "| per-material mean | " + ci_over_seeds(A.per_mat_mean, A.sd_per_mat_mean, k) + " | " + ci_over_seeds(B.per_mat_mean, B.sd_per_mat_mean, k) +
+       " | " + signed_ci(pc.d_per_mat_mean) + " | " + pct(floors.floor_per_mat_mean) + " | " + pct(floors.baseline_per_mat_mean) + " |\n";
+  r += "| per-electron | " + ci_over_seeds(A.per_electron, A.sd_per_electron, k) + " | " + ci_over_seeds(B.per_electron, B.sd_per_electron, k) +
+       " | " + signed_ci(pc.d_per_electron) + " | " + pct(floors.floor_per_electron) + " | " + pct(floors.baseline_per_electron) + " |\n";
+  r += std::string("| median / p99") + (k == 1 ? "" : " (mean over seeds)") + " | " + pct(mean_over(arms.a, &Aggregates::median)) + " / " +
+       pct(mean_over(arms.a, &Aggregates::p99)) + " | " + pct(mean_over(arms.b, &Aggregates::median)) + " / " +
+       pct(mean_over(arms.b, &Aggregates::p99)) + " | | | |\n\n";
+
+  if (k > 1) {
+    r += "## Per seed\n\n| seed | A run | B run | A per-mat | B per-mat | B − A | A per-electron | B per-electron | B − A |\n|---|---|---|---|---|---|---|---|---|\n";
+    for (size_t s = 0; s < k; ++s)
+      r += "| " + std::to_string(arms.a[s].settings.train.seed) + " | `" + arms.a[s].dir + "` | `" + arms.b[s].dir + "` | " +
+           pct(A.seed_per_mat_mean[s]) + " | " + pct(B.seed_per_mat_mean[s]) + " | " + pct_signed(pc.seed_d_per_mat_mean[s]) + " | " +
+           pct(A.seed_per_electron[s]) + " | " + pct(B.seed_per_electron[s]) + " | " + pct_signed(pc.seed_d_per_electron[s]) + " |\n";
+    r += "\n";
+  }
 
   r += "## By electron-count decile (per-material mean)\n\n| decile | n_e range | count | A | B | B − A |\n|---|---|---|---|---|---|\n";
   for (size_t d = 0; d < A.deciles.size(); ++d) {
@@ -148,19 +282,31 @@ std::string write_comparison(const ComparisonRequest& request) {
   }
 
   r += "\n## Pre-registered hypotheses\n\n| | hypothesis | measured | verdict |\n|---|---|---|---|\n";
-  r += "| H1 | electrons-trained per-mat-mean NMAE ≥ " + threshold + " pp worse than uniform | Δ = " + signed_ci(pc.d_per_mat_mean) +
-       " pp | " + verdict_name(h.h1) + " |\n";
-  r += "| H2 | electrons-trained has lower per-electron NMAE | Δ = " + signed_ci(pc.d_per_electron) + " pp | " +
-       verdict_name(h.h2) + " |\n";
-  r += "| H3 | the per-mat gap is larger on the bottom n_e decile than on the top | gap = " + signed_ci(pc.h3_gap) +
-       " pp | " + verdict_name(h.h3) + " |\n\n";
-  r += "A verdict is *supported* when the whole 95 % CI lies on the hypothesis' side of its threshold, *not supported* "
-       "when it lies entirely on the other side, and *inconclusive* otherwise.";
+  r += hypotheses_rows(pc, h);
+  r += std::string("\nA verdict is *supported* when the whole 95 % CI lies on the hypothesis' side of its threshold, *not supported* "
+       "when it lies entirely on the other side, and *inconclusive* otherwise") + (k > 1 ? "; the CIs include the seed-to-seed variation." : ".");
   if (pc.materials < kMinMaterialsForVerdict)
     r += " **No verdict (n/a): the set has " + count_of(pc.materials, "material") + "; a verdict needs at least " +
          std::to_string(kMinMaterialsForVerdict) + "** (one in every n_e decile, and enough for a bootstrap interval).";
   r += "\n\n";
 
+  // Two seeds of the uniform arm compared as if they were the two arms: what "no effect" looks like at this budget.
+  std::string noise_line;
+  if (k > 1) {
+    const PairedComparison noise = compare_paired({rows_a[0]}, {rows_a[1]});
+    const Hypotheses hn = judge(noise);
+    const std::string label = "seed " + std::to_string(arms.a[1].settings.train.seed) + " − seed " + std::to_string(arms.a[0].settings.train.seed);
+    r += "## Noise control: " + label + " of the " + weighting_a + " arm\n\nThe same comparison between two runs that differ in the "
+         "training seed alone, with materials-only CIs, as a study with one seed per arm would report it. Whatever it finds is the "
+         "luck of the seed: it shows how large an effect one seed per arm can fake.\n\n| | quantity | " + label +
+         " | a one-seed study would call its hypothesis |\n|---|---|---|---|\n"
+         "| H1 | per-material mean Δ | " + signed_ci(noise.d_per_mat_mean) + " pp | " + verdict_name(hn.h1) + " |\n"
+         "| H2 | per-electron Δ | " + signed_ci(noise.d_per_electron) + " pp | " + verdict_name(hn.h2) + " |\n"
+         "| H3 | bottom-decile Δ − top-decile Δ | " + signed_ci(noise.h3_gap) + " pp | " + verdict_name(hn.h3) + " |\n\n";
+    noise_line = "noise control (" + weighting_a + " seed " + std::to_string(arms.a[1].settings.train.seed) + " - seed " +
+                 std::to_string(arms.a[0].settings.train.seed) + "): per-material mean " + signed_ci(noise.d_per_mat_mean) +
+                 ", per-electron " + signed_ci(noise.d_per_electron) + "\n";
+  }
   r += "## Outcome\n\n";
   // Within ±the H1 threshold counts as equivalent: the smallest difference the study set out to detect.
   const bool equivalent = pc.d_per_mat_mean.lo > -kH1Threshold && pc.d_per_mat_mean.hi < kH1Threshold;
@@ -176,10 +322,10 @@ std::string write_comparison(const ComparisonRequest& request) {
          (pc.d_per_electron.hi < 0 ? "electron weighting is clearly better."
           : pc.d_per_electron.lo > 0 ? "electron weighting is clearly worse." : "no clear difference (the CI straddles 0).") + "\n";
   }
-  const double fa = A.per_mat_mean.value / A.floor_per_mat_mean, fb = B.per_mat_mean.value / B.floor_per_mat_mean;
+  const double fa = A.per_mat_mean.value / floors.floor_per_mat_mean, fb = B.per_mat_mean.value / floors.floor_per_mat_mean;
   char line[256];
   std::snprintf(line, sizeof line, "- Distance from the codec floor: A %.1f×, B %.1f× the floor; %.2f× and %.2f× the uniform-density baseline.\n",
-                fa, fb, A.per_mat_mean.value / A.baseline_per_mat_mean, B.per_mat_mean.value / B.baseline_per_mat_mean);
+                fa, fb, A.per_mat_mean.value / floors.baseline_per_mat_mean, B.per_mat_mean.value / floors.baseline_per_mat_mean);
   r += line;
 
   // Plots: per-decile NMAE, and NMAE against n_e per material.
@@ -187,17 +333,31 @@ std::string write_comparison(const ComparisonRequest& request) {
   const std::string stem = out_path.stem().string();
   const fs::path dir = out_path.has_parent_path() ? out_path.parent_path() : fs::path(".");
   fs::create_directories(dir);
-  SvgChart deciles{"Per-material mean NMAE by n_e decile (" + set + ")", "n_e decile (0 = fewest electrons)", "NMAE %", false, {}};
-  SvgChart scatter{"NMAE per material vs electron count (" + set + ")", "n_e", "NMAE %", true, {}};
-  for (const Run* run : {&a, &b}) {
-    SvgSeries s{run->settings.data.plan.weighting, {}, SvgSeries::Style::line};
-    for (size_t d = 0; d < run->eval.aggregates.deciles.size(); ++d)
-      if (available(run->eval.aggregates.deciles[d].per_mat_mean))
-        s.points.emplace_back(static_cast<double>(d), 100 * run->eval.aggregates.deciles[d].per_mat_mean.value);
-    deciles.series.push_back(s);
-    SvgSeries p{run->settings.data.plan.weighting, {}, SvgSeries::Style::points};
-    for (const auto& m : run->eval.materials) p.points.emplace_back(m.n_e, 100 * m.nmae);
-    scatter.series.push_back(p);
+  SvgChart deciles{"Per-material mean NMAE by n_e decile (" + set + ")" + (k > 1 ? ", mean of " + std::to_string(k) + " seeds" : ""),
+                   "n_e decile (0 = fewest electrons)", "NMAE % (bars: 95 % CI)", false, {}};
+  deciles.integer_x = true;
+  SvgChart scatter{"NMAE per material vs electron count (" + set + ")" + (k > 1 ? ", mean of " + std::to_string(k) + " seeds" : ""),
+                   "n_e", "NMAE %", true, {}};
+  for (const auto* arm : {&arms.a, &arms.b}) {
+    const ArmSummary& summary = arm == &arms.a ? A : B;
+    const std::string& name = arm->front().settings.data.plan.weighting;
+    // The arms' bars side by side rather than on top of each other.
+    const double offset = arm == &arms.a ? -0.08 : 0.08;
+    SvgSeries line{name, {}, SvgSeries::Style::line, {}};
+    for (size_t d = 0; d < summary.deciles.size(); ++d)
+      if (available(summary.deciles[d].per_mat_mean)) {
+        const Interval& i = summary.deciles[d].per_mat_mean;
+        line.points.emplace_back(static_cast<double>(d) + offset, 100 * i.value);
+        line.bars.emplace_back(100 * i.lo, 100 * i.hi);
+      }
+    deciles.series.push_back(line);
+    SvgSeries points{name, {}, SvgSeries::Style::points, {}};
+    for (size_t i = 0; i < arm->front().eval.materials.size(); ++i) {
+      double mean = 0;
+      for (const auto& run : *arm) mean += run.eval.materials[i].nmae;
+      points.points.emplace_back(arm->front().eval.materials[i].n_e, 100 * mean / static_cast<double>(arm->size()));
+    }
+    scatter.series.push_back(points);
   }
   write_text_file_atomic((dir / (stem + "-deciles.svg")).string(), deciles.render());
   write_text_file_atomic((dir / (stem + "-nmae-vs-ne.svg")).string(), scatter.render());
@@ -205,6 +365,7 @@ std::string write_comparison(const ComparisonRequest& request) {
   write_text_file_atomic(out, r);
 
   std::string headline;
+  if (k > 1) headline += "mean of " + std::to_string(k) + " seeds per arm; CIs resample seeds, then materials\n";
   std::snprintf(line, sizeof line, "%-22s %26s %26s %28s\n", "NMAE %", weighting_a.c_str(), weighting_b.c_str(), "B - A");
   headline += line;
   std::snprintf(line, sizeof line, "%-22s %26s %26s %28s\n", "per-material mean", ci(A.per_mat_mean).c_str(),
@@ -214,8 +375,8 @@ std::string write_comparison(const ComparisonRequest& request) {
                 signed_ci(pc.d_per_electron).c_str());
   headline += line;
   std::snprintf(line, sizeof line, "H1 %s, H2 %s, H3 %s; codec floor %s, baseline %s\n", verdict_name(h.h1), verdict_name(h.h2),
-                verdict_name(h.h3), pct(A.floor_per_mat_mean).c_str(), pct(A.baseline_per_mat_mean).c_str());
-  headline += line;
+                verdict_name(h.h3), pct(floors.floor_per_mat_mean).c_str(), pct(floors.baseline_per_mat_mean).c_str());
+  headline += line + noise_line;
   return headline;
 }
 

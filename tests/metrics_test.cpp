@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include "metrics/arm_comparison.h"
+#include "metrics/bootstrap.h"
 #include "metrics/eval_record.h"
 #include "metrics/nmae.h"
 #include "metrics/tiling.h"
@@ -111,7 +113,7 @@ std::pair<std::vector<MaterialScore>, std::vector<MaterialScore>> paired(const s
 
 TEST(Hypotheses, ClearCostOnSmallMaterialsSupportsH1AndH3) {
   auto [a, b] = paired([](double ne) { return ne < 500 ? 0.02 : -0.001; });
-  const auto h = judge(compare_paired(a, b));
+  const auto h = judge(compare_paired({a}, {b}));
   EXPECT_EQ(h.h1, Verdict::supported);
   EXPECT_EQ(h.h3, Verdict::supported);
 }
@@ -119,7 +121,7 @@ TEST(Hypotheses, ClearCostOnSmallMaterialsSupportsH1AndH3) {
 TEST(Hypotheses, ImprovementEverywhereSupportsH2AndRejectsH1AndH3) {
   // Better everywhere, most on the smallest materials: no bottom-decile cost at all.
   auto [a, b] = paired([](double ne) { return ne < 1000 ? -0.006 : -0.004; });
-  const auto c = compare_paired(a, b);
+  const auto c = compare_paired({a}, {b});
   EXPECT_LT(c.d_per_mat_mean.hi, 0.0);
   const auto h = judge(c);
   EXPECT_EQ(h.h1, Verdict::not_supported);
@@ -129,7 +131,7 @@ TEST(Hypotheses, ImprovementEverywhereSupportsH2AndRejectsH1AndH3) {
 
 TEST(Hypotheses, NoiseAroundTheThresholdIsInconclusive) {
   auto [a, b] = paired([](double ne) { return 0.001 + 0.02 * std::sin(ne); });
-  const auto h = judge(compare_paired(a, b));
+  const auto h = judge(compare_paired({a}, {b}));
   EXPECT_EQ(h.h1, Verdict::inconclusive);
   EXPECT_EQ(h.h2, Verdict::inconclusive);
 }
@@ -137,7 +139,7 @@ TEST(Hypotheses, NoiseAroundTheThresholdIsInconclusive) {
 TEST(Hypotheses, DifferentSetsAreRefused) {
   auto [a, b] = paired([](double) { return 0.0; });
   b[5].id = "other";
-  EXPECT_THROW(compare_paired(a, b), std::invalid_argument);
+  EXPECT_THROW(compare_paired({a}, {b}), std::invalid_argument);
 }
 
 // Fewer than ten materials leave deciles empty: those are not available (not a 0.00), and no verdict is given —
@@ -148,7 +150,7 @@ TEST(Hypotheses, ASetTooSmallGetsNoVerdictAndItsEmptyDecilesAreNotAvailable) {
   const Aggregates agg = aggregate(a);
   for (size_t d = 0; d < 10; ++d) EXPECT_EQ(available(agg.deciles[d].per_mat_mean), d < 5) << d;
   EXPECT_TRUE(std::isnan(agg.deciles[9].n_e_min));
-  const auto c = compare_paired(a, b);
+  const auto c = compare_paired({a}, {b});
   EXPECT_FALSE(available(c.d_deciles[9]));
   EXPECT_FALSE(available(c.h3_gap));
   const auto h = judge(c);
@@ -157,7 +159,7 @@ TEST(Hypotheses, ASetTooSmallGetsNoVerdictAndItsEmptyDecilesAreNotAvailable) {
   EXPECT_EQ(h.h3, Verdict::not_applicable);
   EXPECT_STREQ(verdict_name(h.h2), "n/a");
   a.resize(1), b.resize(1);
-  EXPECT_EQ(judge(compare_paired(a, b)).h2, Verdict::not_applicable);
+  EXPECT_EQ(judge(compare_paired({a}, {b})).h2, Verdict::not_applicable);
 }
 
 // An evaluation record keeps an empty decile as null and reads it back as not available.
@@ -177,6 +179,96 @@ TEST(EvalRecord, EmptyDecilesRoundTripAsNull) {
   std::ostringstream table;
   print_eval_table(table, r);
   EXPECT_NE(table.str().find(" n/a"), std::string::npos) << table.str();
+}
+
+}  // namespace
+}  // namespace rhotrain
+
+namespace rhotrain {
+namespace {
+
+// K seeds × 200 materials: material i's base NMAE plus seed s's offset (its effect on every material) plus `noise`.
+SeedRuns seeded(const std::vector<double>& seed_offsets, double shift = 0, double noise = 0) {
+  SeedRuns runs;
+  for (size_t s = 0; s < seed_offsets.size(); ++s) {
+    runs.emplace_back();
+    for (int i = 0; i < 200; ++i) {
+      const double wobble = noise * (((i * 7 + static_cast<int>(s) * 13) % 11) - 5) / 5.0;
+      runs.back().push_back(score("m" + std::to_string(i), 2 + 10 * i, 0.05 + 0.0001 * (i % 10) + seed_offsets[s] + shift + wobble));
+    }
+  }
+  return runs;
+}
+
+double sd(const std::vector<double>& v) {
+  double m = 0, ss = 0;
+  for (double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+// Two seeds: resampling them gives seed means at the two extremes (1/4 each) and their average; with the
+// sqrt(K/(K-1)) inflation the extremes sit at mean ± the seeds' sample SD, so the 95 % interval is exactly that wide
+// (the materials here hardly vary, so the seeds dominate).
+TEST(TwoLevelBootstrap, TwoSeedsGiveTheMeanPlusMinusTheirStandardDeviation) {
+  const SeedRuns runs = seeded({0.0, 0.004});
+  const ArmSummary s = summarize_arm(runs);
+  EXPECT_EQ(s.seeds, 2u);
+  EXPECT_NEAR(s.sd_per_mat_mean, 0.004 / std::sqrt(2.0), 1e-12);
+  EXPECT_NEAR(s.per_mat_mean.value, (s.seed_per_mat_mean[0] + s.seed_per_mat_mean[1]) / 2, 1e-15);
+  EXPECT_NEAR(s.per_mat_mean.hi - s.per_mat_mean.value, s.sd_per_mat_mean, 0.03 * s.sd_per_mat_mean);
+  EXPECT_NEAR(s.per_mat_mean.value - s.per_mat_mean.lo, s.sd_per_mat_mean, 0.03 * s.sd_per_mat_mean);
+}
+
+// Many seeds: the interval's half width approaches 1.96 × SD / sqrt(K), the normal interval of a K-seed mean.
+TEST(TwoLevelBootstrap, IntervalWidthFollowsAKnownSeedVariance) {
+  std::vector<double> offsets;
+  for (int s = 0; s < 16; ++s) offsets.push_back(0.003 * std::sin(1.7 * s + 0.3));
+  const ArmSummary arm = summarize_arm(seeded(offsets));
+  const double expected = 1.96 * sd(offsets) / std::sqrt(16.0);
+  EXPECT_NEAR((arm.per_mat_mean.hi - arm.per_mat_mean.lo) / 2, expected, 0.25 * expected);
+  // No seed variance at all: the interval is the materials' alone, far narrower.
+  const ArmSummary flat = summarize_arm(seeded(std::vector<double>(16, 0.001)));
+  EXPECT_LT(flat.per_mat_mean.hi - flat.per_mat_mean.lo, 0.1 * (arm.per_mat_mean.hi - arm.per_mat_mean.lo));
+}
+
+// The seed spread enters the difference's interval: a shift that a one-seed comparison calls certain is
+// inconclusive when the seeds disagree as much as the shift.
+TEST(TwoLevelBootstrap, SeedVarianceWidensTheDifferenceAndCanOverturnAVerdict) {
+  const SeedRuns a = seeded({0.0, 0.0}, 0, 0.0002), b = seeded({0.0, 0.006}, 0.002, 0.0002);
+  const PairedComparison one_seed = compare_paired({a[0]}, {b[0]});
+  EXPECT_EQ(judge(one_seed).h1, Verdict::supported);  // +0.2 pp, tight
+  const PairedComparison two_seeds = compare_paired(a, b);
+  EXPECT_EQ(two_seeds.seeds, 2u);
+  EXPECT_NEAR(two_seeds.d_per_mat_mean.value, 0.005, 1e-9);  // (0.002 + 0.008) / 2
+  EXPECT_NEAR(two_seeds.seed_d_per_mat_mean[1] - two_seeds.seed_d_per_mat_mean[0], 0.006, 1e-9);
+  EXPECT_LT(two_seeds.d_per_mat_mean.lo, kH1Threshold);
+  EXPECT_EQ(judge(two_seeds).h1, Verdict::inconclusive);
+  EXPECT_GT(two_seeds.d_per_mat_mean.hi - two_seeds.d_per_mat_mean.lo, 5 * (one_seed.d_per_mat_mean.hi - one_seed.d_per_mat_mean.lo));
+}
+
+// The noise control: two seeds of one arm compared as if they were the arms. Identical seeds show no effect; seeds
+// that differ by a constant show exactly that constant, with the tight materials-only interval a one-seed study has.
+TEST(TwoLevelBootstrap, NoiseControlShowsWhatTheSeedAloneDoes) {
+  const SeedRuns same = seeded({0.0, 0.0}, 0, 0.001);
+  const PairedComparison none = compare_paired({same[0]}, {same[0]});
+  EXPECT_EQ(none.d_per_mat_mean.value, 0);
+  EXPECT_EQ(none.d_per_mat_mean.lo, 0);
+  EXPECT_EQ(judge(none).h1, Verdict::not_supported);
+  const SeedRuns lucky = seeded({0.0, 0.003}, 0, 0.001);
+  const PairedComparison luck = compare_paired({lucky[0]}, {lucky[1]});
+  EXPECT_NEAR(luck.d_per_mat_mean.value, 0.003, 1e-4);
+  EXPECT_EQ(judge(luck).h1, Verdict::supported);  // what one seed per arm would have concluded
+}
+
+TEST(TwoLevelBootstrap, ArmsOfDifferentSeedCountsOrSetsAreRefused) {
+  const SeedRuns two = seeded({0.0, 0.001}), one = seeded({0.0});
+  EXPECT_THROW(compare_paired(two, one), std::invalid_argument);
+  SeedRuns other = seeded({0.0, 0.001});
+  other[1][5].id = "elsewhere";
+  EXPECT_THROW(summarize_arm(other), std::invalid_argument);
+  EXPECT_THROW(SeedTable({{0.1, 0.2}, {0.1}}), std::invalid_argument);
 }
 
 }  // namespace

@@ -327,25 +327,81 @@ TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   EXPECT_NE(test::read_file(runs.file("r2.md")).find("NOT matched"), std::string::npos);
 }
 
-TEST_F(Train, ExperimentRunsBothPhasesFromOneConfigAndWritesTheReport) {
+// Two seeds per arm (the default), trained side by side as single-threaded `train` processes.
+TEST_F(Train, ExperimentRunsBothPhasesWithTwoSeedsSideBySideAndWritesTheReport) {
   TempDir out;
-  const std::string cmd = "experiment --config " + config() + " --set eval.sets=[val_200] --out " + out.path() +
-                          " --fixtures " + RHOTRAIN_FIXTURES_DIR;
+  const std::string cmd = "experiment --config " + config() + " --set eval.sets=[val_200] --set train.threads=0 --out " + out.path() +
+                          " --fixtures " + RHOTRAIN_FIXTURES_DIR + " --parallel 2";
   const auto r = run_rhotrain(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("== Phase 0"), std::string::npos);
+  EXPECT_NE(r.err.find("2 at a time, each a single-threaded process"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("report: " + out.file("report.md")), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("noise control (uniform seed 1 - seed 0)"), std::string::npos) << r.out;
   const std::string report = test::read_file(out.file("report.md"));
-  EXPECT_NE(report.find("Matched: same architecture"), std::string::npos) << report;
-  EXPECT_NE(report.find("| Si_diamond |"), std::string::npos);
+  for (const char* part : {"Matched: same architecture", "seeds 0, 1", "## Per seed", "## Noise control: seed 1 − seed 0 of the uniform arm",
+                           "| Si_diamond |", "mean of 2 seeds"})
+    EXPECT_NE(report.find(part), std::string::npos) << part << "\n" << report;
   EXPECT_TRUE(fs::exists(out.file("phase0-preview.svg")));
-  RunConfig a = RunConfig::from_resolved_file(out.file("phase1_uniform/config.yaml"));
-  RunConfig b = RunConfig::from_resolved_file(out.file("phase2_electrons/config.yaml"));
+  EXPECT_TRUE(fs::exists(out.file("logs/phase2_electrons-seed1.log")));
+  const RunConfig a = RunConfig::from_resolved_file(out.file("phase1_uniform/config.yaml"));
+  const RunConfig b = RunConfig::from_resolved_file(out.file("phase2_electrons/config.yaml"));
+  const RunConfig a1 = RunConfig::from_resolved_file(out.file("phase1_uniform-seed1/config.yaml"));
   EXPECT_EQ(a.differences(b), std::vector<std::string>{"data.weighting"});
-  // Run again: both phases are complete, so nothing is retrained.
-  const auto again = run_rhotrain(cmd);
-  ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.err.find("already trained"), std::string::npos);
+  EXPECT_EQ(a.differences(a1), std::vector<std::string>{"train.seed"});
+  EXPECT_EQ(a.get_int("train.threads"), 1);  // side by side: one thread each, whatever the machine
+
+  // Run again with its output redirected: nothing is retrained, and Phase 0's table (stdout) comes before the
+  // lines that follow it on stderr.
+  const std::string log = out.file("again.log");
+  const auto again = test::run_shell("(" + std::string(RHOTRAIN_BINARY) + " " + cmd + " > " + log + " 2>&1)");
+  ASSERT_EQ(again.exit_code, 0) << test::read_file(log);
+  const std::string text = test::read_file(log);
+  EXPECT_NE(text.find("already trained"), std::string::npos) << text;
+  EXPECT_LT(text.find("Phase 0 preview"), text.find("== Phases 1 and 2")) << text;
+
+  // A third seed grows the study: only its two runs are trained, the report then has three per arm.
+  const auto three = run_rhotrain(cmd + " --seeds 3");
+  ASSERT_EQ(three.exit_code, 0) << three.err;
+  EXPECT_NE(three.err.find("phase1_uniform: already trained"), std::string::npos) << three.err;
+  EXPECT_NE(three.err.find("phase1_uniform-seed2: training"), std::string::npos) << three.err;
+  EXPECT_NE(test::read_file(out.file("report.md")).find("seeds 0, 1, 2"), std::string::npos);
+}
+
+// compare with K runs per arm: grouped by weighting, paired by train.seed; seeds or budgets that do not match are
+// refused, and so is an arm with a seed missing.
+TEST_F(Train, CompareTakesSeveralSeedsPerArmAndRefusesMismatchedSeedsOrBudgets) {
+  TempDir runs;
+  const std::string common = "train --config " + config() + " --set eval.sets=[val_200] --set checkpoint.every=6";
+  for (const char* w : {"uniform", "electrons"})
+    for (int seed : {0, 1})
+      ASSERT_EQ(run_rhotrain(common + " --weighting " + w + " --set train.seed=" + std::to_string(seed) + " --run-dir " +
+                             runs.file(std::string(w) + std::to_string(seed))).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --weighting electrons --set train.seed=2 --run-dir " + runs.file("electrons2")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain(common + " --weighting electrons --set train.seed=1 --set train.steps=9 --set eval.every=9 --run-dir " +
+                         runs.file("electrons1-long")).exit_code, 0);
+
+  const auto r = run_rhotrain("compare " + runs.file("electrons1") + " " + runs.file("uniform0") + " " + runs.file("electrons0") + " " +
+                              runs.file("uniform1") + " -o " + runs.file("k2/report.md"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string report = test::read_file(runs.file("k2/report.md"));
+  EXPECT_NE(report.find("2 training seeds each"), std::string::npos) << report;
+  EXPECT_NE(report.find("| 1 | `" + runs.file("uniform1") + "` | `" + runs.file("electrons1") + "` |"), std::string::npos) << report;
+  EXPECT_NE(report.find("## Noise control"), std::string::npos);
+
+  const auto seeds = run_rhotrain("compare " + runs.file("uniform0") + " " + runs.file("uniform1") + " " + runs.file("electrons0") + " " +
+                                  runs.file("electrons2") + " -o " + runs.file("bad.md"));
+  EXPECT_NE(seeds.exit_code, 0);
+  EXPECT_NE(seeds.err.find("different seeds (uniform: 0, 1; electrons: 0, 2)"), std::string::npos) << seeds.err;
+  const auto budget = run_rhotrain("compare " + runs.file("uniform0") + " " + runs.file("uniform1") + " " + runs.file("electrons0") + " " +
+                                   runs.file("electrons1-long") + " -o " + runs.file("bad.md"));
+  EXPECT_NE(budget.exit_code, 0);
+  EXPECT_NE(budget.err.find("train.steps"), std::string::npos) << budget.err;
+  const auto missing = run_rhotrain("compare " + runs.file("uniform0") + " " + runs.file("uniform1") + " " + runs.file("electrons0") +
+                                    " -o " + runs.file("bad.md"));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("different numbers of runs (uniform: 2, electrons: 1)"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(runs.file("bad.md")));
 }
 
 TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {

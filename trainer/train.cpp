@@ -239,6 +239,17 @@ class ThroughputWindow {
 
 bool stop_requested() { return g_stop_signal != 0; }
 
+void install_stop_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::string prepare_codec(const RunConfig& config) {
+  const DataSettings d = run_settings(config).data;
+  const MaterialStore store(expand_store_paths(d.stores), 0);
+  return run_codec(d, store, std::nullopt).second;
+}
+
 RunConfig saved_run_config(const std::string& run_dir) {
   const auto last = latest_checkpoint(run_dir);
   if (!last) throw Error(run_dir + ": no complete checkpoint to resume from");
@@ -310,8 +321,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     if (s.eval.every == 0 && !stop) evaluate();  // a stop request should not wait for an evaluation
     save();
   };
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_stop_handlers();
   if (resume_from && group.any(group.is_main() && evaluation_missing(s, run_dir, state.step))) {
     evaluate();
     if (!stop) save();

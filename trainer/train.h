@@ -17,5 +17,11 @@ RunConfig saved_run_config(const std::string& run_dir);
 
 // True once SIGINT or SIGTERM asked the current run to stop.
 bool stop_requested();
+// Makes SIGINT and SIGTERM raise that flag in a process that supervises runs rather than training one.
+void install_stop_handlers();
+
+// Fits and caches the codec a run of `config` would use (unless it is there already), so that runs started side by
+// side find it rather than each fitting it; returns its path.
+std::string prepare_codec(const RunConfig& config);
 
 }  // namespace rhotrain

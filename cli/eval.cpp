@@ -53,7 +53,7 @@ int cmd_eval(int argc, char** argv) {
       ("split", "split to evaluate", cxxopts::value<std::string>()->default_value("val_200"))
       ("store", "store file(s); default: the run's", cxxopts::value<std::vector<std::string>>())
       ("mode", "maskgit:K | free_running | teacher_forced; default: the run's eval.mode", cxxopts::value<std::string>())
-      ("decode", "median | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
+      ("decode", "median | continuous | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
       ("o,out", "also write the JSON record here (it always goes to RUN/eval/SPLIT[@STORE]/step-N.json)",
        cxxopts::value<std::string>())
       ("oracle", "route the true density tokens through the evaluation path (needs --store and --codec)")
@@ -76,7 +76,7 @@ int cmd_eval(int argc, char** argv) {
   if (r.count("store")) request.stores = r["store"].as<std::vector<std::string>>();
   request.set = split;
   if (r.count("mode")) request.mode = checked_mode(r["mode"].as<std::string>());
-  if (r.count("decode")) request.decode = choice("decode", r["decode"].as<std::string>(), {"median", "mean", "argmax"});
+  if (r.count("decode")) request.decode = choice("decode", r["decode"].as<std::string>(), {"median", "continuous", "mean", "argmax"});
   SkipReport skipped;
   const EvalRecord rec = evaluate_checkpoint(request, skipped);
   skipped.print(std::cerr, "eval");

@@ -264,7 +264,7 @@ TEST(Cli, UsageErrorsExitTwoAndNameTheFlag) {
            {"export --store " + dir.file("s.h5") + " --id x --format vasp -o " + dir.file("x"), "--format must be one of"},
            {"split --store " + dir.file("s.h5") + " --val-fraction 1.5", "--val-fraction must be between 0 and 1"},
            {"logs " + dir.path() + " --format xml", "--format must be one of table|csv|json, not 'xml'"},
-           {"eval --run " + dir.path() + " --decode bogus", "--decode must be one of median|mean|argmax"},
+           {"eval --run " + dir.path() + " --decode bogus", "--decode must be one of median|continuous|mean|argmax"},
            {"eval --run " + dir.path() + " --mode maskgit:0", "--mode must be maskgit:K"},
        }) {
     const auto r = run_rhotrain(c.args);
@@ -307,6 +307,17 @@ TEST(Cli, InfoListsIdsAndPrintsJson) {
   EXPECT_EQ(j["materials"], 2);
   EXPECT_EQ(j["ids"].size(), 2u);
   EXPECT_EQ(j["n_e_sum_z"]["max"].get<double>(), 28.0);  // Si2: ΣZ = 28 > MgO's 20
+}
+
+// The real-DFT store the repository ships for configs/qe.yaml: its splits are the ones the config trains and scores.
+TEST(Cli, TheShippedRealDftStoreHasTheSplitsItsConfigUses) {
+  const auto r = run_rhotrain("info --store " + std::string(RHOTRAIN_SOURCE_DIR) + "/data/qe/qe.h5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["materials"], 404);
+  EXPECT_EQ(j["splits"]["train"], 323);
+  EXPECT_EQ(j["splits"]["val_200"], 81);
+  EXPECT_NE(test::read_file(std::string(RHOTRAIN_SOURCE_DIR) + "/configs/qe.yaml").find("store: [data/qe/qe.h5]"), std::string::npos);
 }
 
 // A mistyped id gets the close ones suggested; the export's folder is created.

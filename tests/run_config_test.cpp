@@ -22,7 +22,7 @@ TEST(RunConfig, PhaseConfigsDifferInWeightingAlone) {
 }
 
 TEST(RunConfig, EveryShippedConfigLoads) {
-  for (const char* name : {"smoke.yaml", "experiment.yaml", "phase1_uniform.yaml", "phase2_electrons.yaml", "gpu_30M.yaml", "gpu_200M.yaml"}) {
+  for (const char* name : {"smoke.yaml", "experiment.yaml", "qe.yaml", "phase1_uniform.yaml", "phase2_electrons.yaml", "gpu_30M.yaml", "gpu_200M.yaml"}) {
     RunConfig c;
     EXPECT_NO_THROW(c.merge_file(kConfigs + name)) << name;
   }

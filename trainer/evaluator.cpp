@@ -12,6 +12,7 @@
 #include "metrics/tiling.h"
 #include "models/density_transformer.h"
 #include "trainer/checkpoint.h"
+#include "trainer/density_decoder.h"
 #include "trainer/device.h"
 #include "trainer/distributed.h"
 
@@ -25,29 +26,22 @@ int maskgit_steps(const std::string& mode) {
   return k;
 }
 
-// Value of each voxel from its distribution over bins [.., C]: median, mean or argmax, as codec levels.
-torch::Tensor decode_values(const torch::Tensor& probs, const torch::Tensor& levels, const std::string& how) {
-  if (how == "mean") return torch::matmul(probs, levels);
-  if (how == "argmax") return levels.index({probs.argmax(-1)});
-  auto below = (probs.cumsum(-1) < 0.5).sum(-1).clamp_max(levels.size(0) - 1);  // first bin with CDF ≥ ½
-  return levels.index({below});
-}
-
 // Predicted values [b, V] for a batch of sequences of one material (all the same length).
 torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const torch::Tensor& dens_start,
-                      const torch::Tensor& levels, const EvalSettings& s) {
+                      const torch::Tensor& cells, const EvalSettings& s) {
   const int64_t b = tokens.size(0), V = static_cast<int64_t>(std::pow(model->config().patch, 3));
   if (s.mode == "teacher_forced") {  // reads the ground-truth density tokens: an upper bound, labelled as such
     auto probs = torch::softmax(model->forward(tokens, dens_start, {}), -1);
-    return decode_values(probs, levels, s.decode);
+    return decode_values(probs, cells, s.decode);
   }
   if (s.mode == "free_running") {  // the honest causal mode: each voxel conditioned on the model's own earlier choices
     DensityTransformerImpl::DecodeCache cache;
+    const auto& levels = cells[0];
     const auto midpoints = (levels.narrow(0, 1, levels.size(0) - 1) + levels.narrow(0, 0, levels.size(0) - 1)) / 2;
     auto logits = model->start_decoding(tokens, dens_start[0].item<int64_t>(), cache);
     std::vector<torch::Tensor> values;
     for (int64_t t = 0; t < V; ++t) {
-      values.push_back(decode_values(torch::softmax(logits, -1), levels, s.decode));
+      values.push_back(decode_values(torch::softmax(logits, -1), cells, s.decode));
       if (t + 1 < V) logits = model->decode_next(torch::bucketize(values.back(), midpoints) + v3::kDensOffset, cache);
     }
     return torch::stack(values, 1);
@@ -62,7 +56,7 @@ torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const tor
   int64_t still_hidden = V;
   for (int k = 1; k <= K; ++k) {
     auto probs = torch::softmax(model->forward(tokens, dens_start, hidden), -1);
-    auto v = decode_values(probs, levels, s.decode);
+    auto v = decode_values(probs, cells, s.decode);
     auto [conf, best] = probs.max(-1);
     const int64_t keep = k == K ? 0 : static_cast<int64_t>(std::floor(V * std::cos(M_PI / 2 * k / K)));
     const int64_t commit = still_hidden - keep;
@@ -79,8 +73,8 @@ torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const tor
 }  // namespace
 
 void check_eval_settings(const EvalSettings& s, bool causal) {
-  if (s.decode != "median" && s.decode != "mean" && s.decode != "argmax")
-    throw Error("eval decode must be median, mean or argmax, not '" + s.decode + "'");
+  if (s.decode != "median" && s.decode != "continuous" && s.decode != "mean" && s.decode != "argmax")
+    throw Error("eval decode must be median, continuous, mean or argmax, not '" + s.decode + "'");
   if (s.mode == "oracle") return;
   if (s.mode == "teacher_forced" && !causal) throw Error("eval mode teacher_forced is for causal models; use maskgit:K");
   if (s.mode == "free_running" && !causal) throw Error("eval mode free_running is for causal models; use maskgit:K");
@@ -107,7 +101,7 @@ namespace {
 // The predicted grid of one material: every tile through the model (or, for the oracle, its true tokens through
 // the codec), stitched so that each tile contributes only its used voxels and every voxel is written exactly once.
 std::vector<float> predict_grid(const Material& m, const V3Tokenizer& tok, DensityTransformer* model, const EvalSettings& s,
-                                const torch::Tensor& levels) {
+                                const torch::Tensor& cells) {
   const int P = tok.patch(), V = tok.patch_voxels(), L = tok.sequence_length(m.n_atoms());
   const LmqCodec& codec = tok.codec();
   const auto tiles = grid_tiles(m.grid, P);
@@ -125,10 +119,10 @@ std::vector<float> predict_grid(const Material& m, const V3Tokenizer& tok, Densi
     if (!model) {
       for (size_t i = 0; i < values.size(); ++i) values[i] = codec.decode(bins[i]);
     } else {
-      const auto device = levels.device();
+      const auto device = cells.device();
       auto t = torch::from_blob(tokens.data(), {static_cast<int64_t>(b), L}, torch::kInt32).to(torch::kInt64).to(device);
       auto ds = torch::full({static_cast<int64_t>(b)}, v3::dens_start(m.n_atoms()), torch::dtype(torch::kInt64).device(device));
-      auto out = predict(*model, t, ds, levels, s).to(torch::kCPU).contiguous();
+      auto out = predict(*model, t, ds, cells, s).to(torch::kCPU).contiguous();
       std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
     }
     for (size_t r = 0; r < b; ++r) {
@@ -178,7 +172,7 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
   torch::NoGradGuard no_grad;
   if (model) (*model)->eval();
   const LmqCodec& codec = tok.codec();
-  const auto levels = torch::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device);
+  const auto cells = bin_cells(codec, device);
 
   EvalRecord rec;
   rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
@@ -198,7 +192,7 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
     }
     if (const size_t i = round * world + rank; i < ids.size()) {
       const Material m = store.read(ids[i]);
-      mine.push_back(score(m, predict_grid(m, tok, model, s, levels), codec, s.electrons_from));
+      mine.push_back(score(m, predict_grid(m, tok, model, s, cells), codec, s.electrons_from));
     }
     const size_t done = std::min(ids.size(), (round + 1) * world);
     if (elapsed() >= next_report && done < ids.size()) {

@@ -28,8 +28,10 @@ at::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slots, 
 }
 
 // Levels are clamped at a tiny positive value: a codec fitted on real densities can have a level ≤ 0.
-DensityLoss::DensityLoss(const LmqCodec& codec, double power, c10::Device device)
-    : bin_weight_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).clamp_min(1e-12).pow(power).to(device)) {}
+DensityLoss::DensityLoss(const LmqCodec& codec, double power, double crps_weight, c10::Device device)
+    : bin_weight_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).clamp_min(1e-12).pow(power).to(device)),
+      levels_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device)),
+      crps_weight_(crps_weight) {}
 
 at::Tensor DensityLoss::operator()(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& hidden,
                                    const at::Tensor& loss_weight) const {
@@ -37,8 +39,22 @@ at::Tensor DensityLoss::operator()(const at::Tensor& logits, const at::Tensor& t
   auto scored = hidden.defined() ? hidden.to(at::kFloat) : at::ones({B, slots}, targets.options().dtype(at::kFloat));
   auto ce = at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape(-1), {}, at::Reduction::None)
                 .view({B, slots});
+  const auto hidden_slots = scored;
   scored = scored * bin_weight_.index({targets});
   auto per_sequence = (ce * scored).sum(1) / scored.sum(1);
+  if (crps_weight_ > 0) {
+    // CRPS of each slot's distribution over the ordered levels: Σ_k (F_k − 1[target ≤ k])² (l_{k+1} − l_k), the
+    // L1 distance between the predicted and the true value integrated over thresholds. Cross-entropy alone treats
+    // a neighbouring bin like a distant one; NMAE does not. Divided by the patch's mean true density, so that a
+    // patch's term is relative, as NMAE is.
+    const int64_t C = logits.size(-1);
+    const auto cdf = at::softmax(logits, -1).cumsum(-1).narrow(-1, 0, C - 1);
+    const auto step = (at::arange(C - 1, targets.options()).view({1, 1, C - 1}) >= targets.unsqueeze(-1)).to(at::kFloat);
+    const auto width = (levels_.narrow(0, 1, C - 1) - levels_.narrow(0, 0, C - 1)).view({1, 1, C - 1});
+    const auto crps = ((cdf - step).pow(2) * width).sum(-1);  // [B, slots]
+    const auto scale = levels_.index({targets}).abs().mean(1).clamp_min(1e-6);
+    per_sequence = per_sequence + crps_weight_ * (crps * hidden_slots).sum(1) / hidden_slots.sum(1) / scale;
+  }
   return (per_sequence * loss_weight.to(logits.device())).mean();
 }
 

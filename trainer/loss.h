@@ -1,5 +1,6 @@
 // The training objective: which density slots a masked model must predict in each sequence, and the loss —
-// each slot's cross-entropy weighted by ρ^p of its true density, averaged per sequence, then over the batch.
+// each slot's cross-entropy weighted by ρ^p of its true density (plus λ × its relative CRPS), averaged per
+// sequence, then over the batch.
 #pragma once
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
@@ -19,7 +20,9 @@ at::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slots, 
 // cross-entropy by ρ^p (p = train.density_loss_power, 0 = plain cross-entropy) spends the model where NMAE looks.
 class DensityLoss {
  public:
-  DensityLoss(const LmqCodec& codec, double power, c10::Device device);
+  // crps_weight (train.crps_weight) adds that multiple of each slot's CRPS over the ordered levels, relative to
+  // the patch's mean density: a loss that knows which bins are near each other.
+  DensityLoss(const LmqCodec& codec, double power, double crps_weight, c10::Device device);
   // logits [B, P³, bins], targets [B, P³] bins, hidden [B, P³] bool (masked objective: only hidden slots are
   // scored) or undefined (causal: every slot), loss_weight [B] (w_i / mean(w) in loss-weighting mode, else 1).
   at::Tensor operator()(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& hidden,
@@ -27,6 +30,8 @@ class DensityLoss {
 
  private:
   at::Tensor bin_weight_;  // [bins] ρ^p of each bin's level
+  at::Tensor levels_;      // [bins]
+  double crps_weight_ = 0;
 };
 
 }  // namespace rhotrain

@@ -77,6 +77,7 @@ RunSettings run_settings(const RunConfig& c) {
   t.weight_decay = c.get_double("train.weight_decay");
   t.grad_clip = c.get_double("train.grad_clip");
   t.density_loss_power = c.get_double("train.density_loss_power");
+  t.crps_weight = c.get_double("train.crps_weight");
   t.seed = static_cast<uint64_t>(c.get_int("train.seed"));
   t.device = c.get_string("train.device");
   t.threads = static_cast<int>(c.get_int("train.threads"));

@@ -30,7 +30,7 @@ struct ModelSettings {
 
 struct TrainSettings {
   int64_t steps = 0, batch_size = 0, warmup = 0, log_every = 1;
-  double lr = 0, cooldown = 0, min_lr_ratio = 0, weight_decay = 0, grad_clip = 0, density_loss_power = 0;
+  double lr = 0, cooldown = 0, min_lr_ratio = 0, weight_decay = 0, grad_clip = 0, density_loss_power = 0, crps_weight = 0;
   bool wsd = false;  // schedule: warmup-stable-decay, else cosine
   uint64_t seed = 0;
   std::string device;  // cpu | cuda | auto
@@ -43,7 +43,7 @@ struct EvalSettings {
   int64_t every = 0;              // 0: at every checkpoint
   std::vector<std::string> sets;  // evaluated during training
   std::string mode = "maskgit:1";  // maskgit:K (masked models) | free_running | teacher_forced (causal) | oracle
-  std::string decode = "median";   // median | mean | argmax of each voxel's predicted distribution
+  std::string decode = "continuous";  // median | continuous | mean | argmax of each voxel's predicted distribution
   int batch = 64;                  // patches per forward pass
   ElectronsFrom electrons_from = ElectronsFrom::sum_z;
 };

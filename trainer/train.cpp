@@ -346,7 +346,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
           .max_jobs(2 * std::max<size_t>(1, static_cast<size_t>(s.data.workers))));
 
   // ---- the steps
-  const DensityLoss density_loss(data.codec, t.density_loss_power, device);
+  const DensityLoss density_loss(data.codec, t.density_loss_power, t.crps_weight, device);
   const int64_t first_step = state.step;
   ThroughputWindow window;
   auto wait_start = Clock::now();

@@ -181,12 +181,15 @@ bool train_in_turn(const std::vector<StudyRun>& runs) {
   return false;
 }
 
-// "step N/M, ETA …" from a training log's last step line.
+// "step N/M, ETA …" from a training log's last step line ("evaluating" once it reached its last step).
 std::string progress(const std::string& log) {
   const std::string line = last_line_starting(log, "step ");
   if (line.empty()) return "starting";
+  const std::string step = line.substr(0, line.find(" |"));
+  const size_t slash = step.find('/');
+  if (slash != std::string::npos && step.substr(5, slash - 5) == step.substr(slash + 1)) return "evaluating";
   const size_t eta = line.find("ETA ");
-  return line.substr(0, line.find(" |")) + (eta == std::string::npos ? "" : ", " + line.substr(eta));
+  return step + (eta == std::string::npos ? "" : ", " + line.substr(eta));
 }
 
 std::string elapsed(std::chrono::steady_clock::time_point since) {

@@ -368,6 +368,43 @@ TEST_F(Train, ExperimentRunsBothPhasesWithTwoSeedsSideBySideAndWritesTheReport) 
   EXPECT_NE(test::read_file(out.file("report.md")).find("seeds 0, 1, 2"), std::string::npos);
 }
 
+// SIGTERM to the experiment reaches every run side by side: each checkpoints, the experiment exits 0 saying so,
+// and the same command continues them to the end.
+TEST_F(Train, AStoppedSideBySideExperimentContinuesWhereItsRunsStopped) {
+  TempDir out;
+  const std::string steps = "400";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen(out.file("log").c_str(), "w", stderr);
+    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "eval.sets=[val_200]", "--set",
+          "eval.every=400", "--set", "checkpoint.every=20", "--steps", steps.c_str(), "--seeds", "1", "--parallel", "2", "--fixtures", "",
+          "--out", out.path().c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons"))) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string log = test::read_file(out.file("log"));
+  EXPECT_NE(log.find("experiment stopped"), std::string::npos) << log;
+  EXPECT_NE(log.find("phase2_electrons: stopped (checkpoint written)"), std::string::npos) << log;
+  const int64_t stopped_at = read_train_state(*latest_checkpoint(out.file("phase1_uniform"))).step;
+  EXPECT_LT(stopped_at, 400);
+  const auto again = run_rhotrain("experiment --config " + config() + " --set eval.sets=[val_200] --set eval.every=400 --set checkpoint.every=20 --steps " +
+                                  steps + " --seeds 1 --parallel 2 --fixtures '' --out " + out.path());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("phase1_uniform: resuming"), std::string::npos) << again.err;
+  EXPECT_EQ(read_train_state(*latest_checkpoint(out.file("phase1_uniform"))).step, 400);
+  EXPECT_TRUE(fs::exists(out.file("report.md")));
+  // The resumed run's losses continue the stopped one's: one value per step, none logged twice.
+  EXPECT_EQ(losses(out.file("phase1_uniform")).size(), 400u);
+}
+
 // compare with K runs per arm: grouped by weighting, paired by train.seed; seeds or budgets that do not match are
 // refused, and so is an arm with a seed missing.
 TEST_F(Train, CompareTakesSeveralSeedsPerArmAndRefusesMismatchedSeedsOrBudgets) {

@@ -71,8 +71,7 @@ std::string fixture_store(const std::string& fixtures_dir, const std::string& ou
   return path;
 }
 
-// Both arms on real DFT densities (each material's NMAE the mean over an arm's seeds): a synthetic-trained model is
-// not expected to transfer.
+// Both arms on the real DFT fixtures (each material's NMAE the mean over an arm's seeds): how far the models transfer.
 std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, const std::string& fixtures, const std::string& out) {
   Distributed& group = process_group();
   const std::string store = (fs::path(out) / "fixtures.h5").string();
@@ -82,8 +81,9 @@ std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, cons
   request.stores = {store};
   request.set = "fixtures";
   const std::string of_seeds = seeds > 1 ? " (mean of " + std::to_string(seeds) + " seeds)" : "";
-  std::string table = "\n## Real DFT densities (" + fixtures + ", Quantum ESPRESSO)\n\nA model trained on synthetic crystals is "
-                      "not expected to transfer to real valence densities; these numbers show how far it does not.\n\n"
+  std::string table = "\n## Real DFT densities (" + fixtures + ")\n\nThe models on real DFT files written by other codes and "
+                      "settings than any training data here: how far they transfer (a model trained on synthetic crystals is not "
+                      "expected to).\n\n"
                       "| material | n_e | uniform NMAE %" + of_seeds + " | electrons NMAE %" + of_seeds +
                       " | codec floor % | baseline % |\n|---|---|---|---|---|---|\n";
   std::map<std::string, std::vector<EvalRecord>> by_arm;

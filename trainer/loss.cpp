@@ -29,8 +29,8 @@ at::Tensor training_mask(const std::vector<uint64_t>& positions, int64_t slots, 
 
 // Levels are clamped at a tiny positive value: a codec fitted on real densities can have a level ≤ 0.
 DensityLoss::DensityLoss(const LmqCodec& codec, double power, double crps_weight, c10::Device device)
-    : bin_weight_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).clamp_min(1e-12).pow(power).to(device)),
-      levels_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device)),
+    : levels_(at::tensor(std::vector<float>(codec.levels().begin(), codec.levels().end())).to(device)),
+      bin_weight_(levels_.clamp_min(1e-12).pow(power)),
       crps_weight_(crps_weight) {}
 
 at::Tensor DensityLoss::operator()(const at::Tensor& logits, const at::Tensor& targets, const at::Tensor& hidden,

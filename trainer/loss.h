@@ -29,8 +29,8 @@ class DensityLoss {
                         const at::Tensor& loss_weight) const;
 
  private:
-  at::Tensor bin_weight_;  // [bins] ρ^p of each bin's level
   at::Tensor levels_;      // [bins]
+  at::Tensor bin_weight_;  // [bins] ρ^p of each bin's level
   double crps_weight_ = 0;
 };
 

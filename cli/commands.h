@@ -16,5 +16,7 @@ int cmd_eval(int argc, char** argv);
 int cmd_experiment(int argc, char** argv);
 int cmd_compare(int argc, char** argv);
 int cmd_logs(int argc, char** argv);
+int cmd_predict(int argc, char** argv);
+int cmd_plot(int argc, char** argv);
 
 }  // namespace rhotrain

@@ -1,6 +1,7 @@
 // rhotrain eval: a saved checkpoint on any split of any store, as the in-loop evaluation scores it, recorded where
 // compare finds it; or, with --oracle, the true density tokens routed through the same tiling / decoding / stitching
 // path (it must equal the floor).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/files.h"
+#include "materials/density_file.h"
 #include "trainer/distributed.h"
 #include "trainer/evaluator.h"
 
@@ -28,6 +30,36 @@ std::string checked_mode(const std::string& mode) {
   if (!maskgit && mode != "free_running" && mode != "teacher_forced")
     throw UsageError("--mode must be maskgit:K (K ≥ 1), free_running or teacher_forced, not '" + mode + "'");
   return mode;
+}
+
+// The in-loop record is step-N.json; one made with another mode or decoder must not replace it, so it names them.
+std::string record_name(int64_t step, const CheckpointEvalRequest& request) {
+  std::string name = "step-" + std::to_string(step);
+  if (!request.mode.empty() || !request.decode.empty()) {
+    std::string mode = request.mode.empty() ? "run-mode" : request.mode;
+    std::replace(mode.begin(), mode.end(), ':', '-');
+    name += "." + mode + "." + (request.decode.empty() ? "run-decode" : request.decode);
+  }
+  return name + ".json";
+}
+
+// One material's predicted grid in the folder: <id>.h5 (a store of that one material; a glob of them reads as one
+// store), <id>.CHGCAR or <id>.cube. Each rank writes the materials it scored.
+void write_prediction(const Material& truth, const std::vector<float>& predicted, const std::string& folder,
+                      const std::string& format) {
+  Material m = truth;
+  m.density = predicted;
+  compute_electron_counts(m);
+  m.source = "rhotrain eval prediction of " + truth.id;
+  const fs::path base = fs::path(folder) / m.id;
+  if (format == "h5") {
+    const std::string path = base.string() + ".h5";
+    fs::remove(path);
+    update_store(path, [&](StoreWriter& w) { w.write(m); });
+  } else {
+    write_density_file(m, base.string() + (format == "cube" ? ".cube" : ".CHGCAR"),
+                       format == "cube" ? DensityFormat::cube : DensityFormat::chgcar);
+  }
 }
 
 void eval_oracle(const cxxopts::ParseResult& r, const std::string& split) {
@@ -56,6 +88,9 @@ int cmd_eval(int argc, char** argv) {
       ("decode", "median | continuous | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
       ("o,out", "also write the JSON record here (it always goes to RUN/eval/SPLIT[@STORE]/step-N.json)",
        cxxopts::value<std::string>())
+      ("write-predictions", "write each material's predicted grid into this folder, with a copy of the record",
+       cxxopts::value<std::string>())
+      ("prediction-format", "h5 (a one-material store each) | chgcar | cube", cxxopts::value<std::string>()->default_value("h5"))
       ("oracle", "route the true density tokens through the evaluation path (needs --store and --codec)")
       ("codec", "codec file (oracle)", cxxopts::value<std::string>())
       ("patch", "patch edge P (oracle)", cxxopts::value<int>()->default_value("6"))
@@ -77,13 +112,22 @@ int cmd_eval(int argc, char** argv) {
   request.set = split;
   if (r.count("mode")) request.mode = checked_mode(r["mode"].as<std::string>());
   if (r.count("decode")) request.decode = choice("decode", r["decode"].as<std::string>(), {"median", "continuous", "mean", "argmax"});
+  const std::string predictions = r.count("write-predictions") ? r["write-predictions"].as<std::string>() : "";
+  const std::string format = choice("prediction-format", r["prediction-format"].as<std::string>(), {"h5", "chgcar", "cube"});
+  if (!predictions.empty()) {
+    fs::create_directories(predictions);
+    request.on_prediction = [&](const Material& truth, const std::vector<float>& predicted) {
+      write_prediction(truth, predicted, predictions, format);
+    };
+  }
   SkipReport skipped;
   const EvalRecord rec = evaluate_checkpoint(request, skipped);
   skipped.print(std::cerr, "eval");
   print_eval_table(std::cout, rec);
   const std::string record =
-      (fs::path(eval_record_dir(request.run_dir, split, request.stores)) / ("step-" + std::to_string(rec.step) + ".json")).string();
-  for (const auto& out : {record, r.count("out") ? r["out"].as<std::string>() : std::string()}) {
+      (fs::path(eval_record_dir(request.run_dir, split, request.stores)) / record_name(rec.step, request)).string();
+  const std::string record_copy = predictions.empty() ? "" : (fs::path(predictions) / record_name(rec.step, request)).string();
+  for (const auto& out : {record, r.count("out") ? r["out"].as<std::string>() : std::string(), record_copy}) {
     if (out.empty() || !main) continue;
     write_record(out, rec);
     std::cout << "wrote " << out << "\n";

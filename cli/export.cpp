@@ -1,13 +1,10 @@
 // rhotrain export: one stored material as a CHGCAR (VASP 5) or Gaussian cube file.
-#include <filesystem>
 #include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/error.h"
-#include "common/files.h"
-#include "materials/chgcar.h"
-#include "materials/cube.h"
+#include "materials/density_file.h"
 #include "materials/store.h"
 
 namespace rhotrain {
@@ -22,14 +19,11 @@ int cmd_export(int argc, char** argv) {
   opts.add_options(kAliases)("output", "", cxxopts::value<std::string>());
   auto r = parse_command(opts, argc, argv);
   const std::string out = required<std::string>(r, "out", "output");
-  std::string name = std::filesystem::path(out).filename().string();
-  if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") name.resize(name.size() - 3);
-  const bool cube_name = name.size() > 5 && name.substr(name.size() - 5) == ".cube";
-  const std::string format = choice("format", given<std::string>(r, "format").value_or(cube_name ? "cube" : "chgcar"), {"chgcar", "cube"});
+  const std::string format = choice("format", given<std::string>(r, "format").value_or(density_format_name(density_format_for_name(out))),
+                                    {"chgcar", "cube"});
   const MaterialStore store(expand_store_paths(required<std::vector<std::string>>(r, "store")), 0);
   const Material m = store.read(required<std::string>(r, "id"));
-  if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
-  write_text_file_atomic(out, format == "chgcar" ? format_chgcar(m) : format_cube(m));
+  write_density_file(m, out, format == "cube" ? DensityFormat::cube : DensityFormat::chgcar);
   std::cout << "wrote " << out << " (" << m.id << ", " << format << ")\n";
   return 0;
 }

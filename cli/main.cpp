@@ -36,6 +36,8 @@ const Command kCommands[] = {
     {"experiment", rhotrain::cmd_experiment, "the whole study: data, Phase 0, K seeds of both arms, report"},
     {"compare", rhotrain::cmd_compare, "Phase 1 vs Phase 2 report with H1-H3 (K seeds per arm)"},
     {"logs", rhotrain::cmd_logs, "scalars from runs' TensorBoard event files"},
+    {"predict", rhotrain::cmd_predict, "a trained model's density for new structures, as CHGCAR, cube or store"},
+    {"plot", rhotrain::cmd_plot, "a PNG of a density (and a prediction) on a lattice plane"},
 };
 
 void usage(std::ostream& os) {

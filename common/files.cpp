@@ -1,5 +1,6 @@
 #include "common/files.h"
 
+#include <glob.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -136,6 +137,18 @@ void TextCursor::numbers(size_t count, float* out, double scale, const char* wha
   while (p < end && *p != '\n') ++p;
   pos_ = static_cast<size_t>(p - text_.data());
   if (p < end) ++pos_;
+}
+
+std::vector<std::string> expand_glob(const std::string& pattern, const std::string& what) {
+  if (pattern.find_first_of("*?[") == std::string::npos) return {pattern};
+  glob_t g{};
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+  std::vector<std::string> found;
+  if (rc == 0) found.assign(g.gl_pathv, g.gl_pathv + g.gl_pathc);
+  globfree(&g);
+  if (found.empty()) throw Error(pattern + ": no " + what + " matches this pattern");
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 }  // namespace rhotrain

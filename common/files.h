@@ -34,6 +34,10 @@ class PendingFile {
 };
 
 // Walks text line by line and number by number, keeping the line number for error messages.
+// The files a shell-style pattern ("data/*.CHGCAR") matches, sorted; a path without * ? [ is returned as it is, so
+// that a missing file is reported by whoever opens it. Throws "<pattern>: no <what> matches this pattern".
+std::vector<std::string> expand_glob(const std::string& pattern, const std::string& what);
+
 class TextCursor {
  public:
   TextCursor(std::string text, std::string path);

@@ -38,26 +38,26 @@ std::optional<std::vector<std::string>> chgcar_species_line(const std::string& p
   return words;
 }
 
-Material read_chgcar(const std::string& path, const std::vector<std::string>& species) {
-  TextCursor in(read_text_file(path), path);
-  Material m;
-  m.source = path;
-  in.line("comment line");
+namespace {
 
+// The POSCAR part every VASP structure and volumetric file starts with: comment, scale, lattice, species (VASP 5) or
+// `species` (VASP 4), counts, an optional "Selective dynamics" line, the coordinate mode and one position per atom.
+void read_poscar_part(TextCursor& in, const std::vector<std::string>& species, Material& m) {
+  in.line("comment line");
   const double scale = in.numbers_in(in.line("scale factor"), 1, "the scale factor")[0];
   for (int r = 0; r < 3; ++r) {
     auto v = in.numbers_in(in.line("lattice vector"), 3, "a lattice vector");
     m.lattice.row(r) << v[0], v[1], v[2];
   }
-  if (scale > 0) {
-    m.lattice *= scale;
-  } else if (scale < 0) {  // VASP: a negative scale is the target cell volume
+  double factor = scale;
+  if (scale < 0) {  // VASP: a negative scale is the target cell volume
     const double v0 = cell_volume(m.lattice);
     if (!(v0 > 0)) in.fail("cell volume is zero or negative");
-    m.lattice *= std::cbrt(-scale / v0);
-  } else {
+    factor = std::cbrt(-scale / v0);
+  } else if (scale == 0) {
     in.fail("scale factor is zero");
   }
+  m.lattice *= factor;
 
   auto words = split_words(in.line("species or counts line"));
   std::vector<std::string> names;
@@ -88,31 +88,63 @@ Material read_chgcar(const std::string& path, const std::vector<std::string>& sp
   for (size_t a = 0; a < m.numbers.size(); ++a) {
     auto v = in.numbers_in(in.line("atom position"), 3, "an atom position");
     Eigen::Vector3d p(v[0], v[1], v[2]);
-    if (cartesian) p = (p.transpose() * scale * inv).transpose();
+    if (cartesian) p = (p.transpose() * factor * inv).transpose();  // Cartesian positions are scaled like the lattice
     m.frac_coords.push_back(p);
   }
+  if (!(cell_volume(m.lattice) > 1e-9)) in.fail("cell volume is zero or negative");
+}
 
-  const double volume = cell_volume(m.lattice);
-  if (!(volume > 1e-9)) in.fail("cell volume is zero or negative");
-
-  std::string_view grid_line = in.line("grid dimensions");
-  while (split_words(grid_line).empty()) grid_line = in.line("grid dimensions");
+// After the positions: the grid line and ρ·V with x fastest.
+void read_volumetric_part(TextCursor& in, std::string_view grid_line, Material& m) {
   auto g = in.numbers_in(grid_line, 3, "the grid dimensions");
   for (int d = 0; d < 3; ++d) {
     if (g[d] < 1 || g[d] != std::floor(g[d])) in.fail("grid dimensions must be positive integers");
     m.grid[d] = static_cast<int>(g[d]);
   }
-
   std::vector<float> file_order(voxel_count(m.grid));
-  in.numbers(file_order.size(), file_order.data(), 1.0 / volume, "density");
+  in.numbers(file_order.size(), file_order.data(), 1.0 / cell_volume(m.lattice), "density");
   const int nx = m.grid[0], ny = m.grid[1], nz = m.grid[2];
   m.density.resize(file_order.size());
   for (int k = 0; k < nz; ++k)
     for (int j = 0; j < ny; ++j)
       for (int i = 0; i < nx; ++i)
         m.density[(static_cast<size_t>(i) * ny + j) * nz + k] = file_order[i + static_cast<size_t>(nx) * (j + static_cast<size_t>(ny) * k)];
+}
 
+std::string_view next_nonblank_line(TextCursor& in, const char* what) {
+  std::string_view line = in.line(what);
+  while (split_words(line).empty()) line = in.line(what);
+  return line;
+}
+
+}  // namespace
+
+Material read_chgcar(const std::string& path, const std::vector<std::string>& species) {
+  TextCursor in(read_text_file(path), path);
+  Material m;
+  m.source = path;
+  read_poscar_part(in, species, m);
+  read_volumetric_part(in, next_nonblank_line(in, "grid dimensions"), m);
   validate_material(m, path);
+  compute_electron_counts(m);
+  return m;
+}
+
+Material read_vasp_structure(const std::string& path, const std::vector<std::string>& species) {
+  TextCursor in(read_text_file(path), path);
+  Material m;
+  m.source = path;
+  read_poscar_part(in, species, m);
+  // A CHGCAR goes on with a blank line and three grid sizes; a POSCAR ends, or goes on with velocities (reals).
+  std::string_view line;
+  while (!in.at_end() && split_words(line).empty()) line = in.line("grid dimensions");
+  const auto words = split_words(line);
+  if (words.size() >= 3 && is_integer(words[0]) && is_integer(words[1]) && is_integer(words[2])) {
+    read_volumetric_part(in, line, m);
+    validate_material(m, path);
+  } else {
+    validate_structure(m, path);
+  }
   compute_electron_counts(m);
   return m;
 }

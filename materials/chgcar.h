@@ -15,6 +15,10 @@ namespace rhotrain {
 // line ignores it.
 Material read_chgcar(const std::string& path, const std::vector<std::string>& species = {});
 
+// A POSCAR / CONTCAR (or the structure of a CHGCAR, with its grid and density): lattice and atoms, and the grid and
+// density when the file goes on with them (otherwise grid {0, 0, 0} and no density). `species` as for read_chgcar.
+Material read_vasp_structure(const std::string& path, const std::vector<std::string>& species = {});
+
 // The species a VASP 5 file names on its sixth line, or nothing for a VASP 4 file (counts there).
 std::optional<std::vector<std::string>> chgcar_species_line(const std::string& path);
 

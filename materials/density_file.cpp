@@ -1,5 +1,6 @@
 #include "materials/density_file.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include "common/error.h"
@@ -46,6 +47,23 @@ Material read_density_file(const std::string& path, std::optional<DensityFormat>
   if (!format) format = looks_like;
   if (!format) throw Error(path + ": neither a CHGCAR nor a Gaussian cube file by its first lines (give --format)");
   return *format == DensityFormat::cube ? read_cube(path) : read_chgcar(path, species);
+}
+
+DensityFormat density_format_for_name(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  if (name.size() > 3 && name.substr(name.size() - 3) == ".gz") name.resize(name.size() - 3);
+  return name.size() > 5 && name.substr(name.size() - 5) == ".cube" ? DensityFormat::cube : DensityFormat::chgcar;
+}
+
+void write_density_file(const Material& m, const std::string& path, DensityFormat format) {
+  if (std::filesystem::path(path).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  write_text_file_atomic(path, format == DensityFormat::chgcar ? format_chgcar(m) : format_cube(m));
+}
+
+Material read_structure_file(const std::string& path, const std::vector<std::string>& species) {
+  const auto looks_like = sniff_density_format(path);
+  if (!looks_like) throw Error(path + ": not a POSCAR, CHGCAR or Gaussian cube file by its first lines");
+  return *looks_like == DensityFormat::cube ? read_cube(path) : read_vasp_structure(path, species);
 }
 
 }  // namespace rhotrain

@@ -21,4 +21,15 @@ std::optional<DensityFormat> sniff_density_format(const std::string& path);
 Material read_density_file(const std::string& path, std::optional<DensityFormat> format,
                            const std::vector<std::string>& species);
 
+// The format a file name asks for: cube for *.cube (or *.cube.gz), else CHGCAR.
+DensityFormat density_format_for_name(const std::string& path);
+
+// Writes `m` as a VASP 5 CHGCAR or a cube file through a temporary name; a .gz name compresses; missing folders are
+// created.
+void write_density_file(const Material& m, const std::string& path, DensityFormat format);
+
+// A structure from a POSCAR / CONTCAR, a CHGCAR or a cube file, with the file's grid and density when it has them
+// (a POSCAR has neither: grid {0, 0, 0}, no density).
+Material read_structure_file(const std::string& path, const std::vector<std::string>& species);
+
 }  // namespace rhotrain

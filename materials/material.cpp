@@ -52,22 +52,26 @@ void compute_electron_counts(Material& m) {
   m.n_electrons_grid = integrate_density(m.lattice, m.grid, m.density);
 }
 
-void validate_material(const Material& m, const std::string& where) {
+void validate_structure(const MaterialMeta& m, const std::string& where) {
   const double volume = cell_volume(m.lattice);
   if (!(volume > 1e-9)) {
     std::ostringstream os;
     os << where << ": cell volume " << volume << " Å^3 is not positive (left-handed or degenerate lattice)";
     throw Error(os.str());
   }
+  if (m.numbers.empty()) throw Error(where + ": no atoms");
+  if (m.frac_coords.size() != m.numbers.size()) throw Error(where + ": atom count and coordinate count differ");
+  for (int z : m.numbers)
+    if (z < 1 || z > kMaxZ) throw Error(where + ": atomic number " + std::to_string(z) + " is outside 1..118");
+}
+
+void validate_material(const Material& m, const std::string& where) {
+  validate_structure(m, where);
   for (int d = 0; d < 3; ++d)
     if (m.grid[d] <= 0) throw Error(where + ": grid dimensions must be positive");
   if (m.density.size() != voxel_count(m.grid))
     throw Error(where + ": density has " + std::to_string(m.density.size()) + " values, grid needs " +
                 std::to_string(voxel_count(m.grid)));
-  if (m.numbers.empty()) throw Error(where + ": no atoms");
-  if (m.frac_coords.size() != m.numbers.size()) throw Error(where + ": atom count and coordinate count differ");
-  for (int z : m.numbers)
-    if (z < 1 || z > kMaxZ) throw Error(where + ": atomic number " + std::to_string(z) + " is outside 1..118");
   for (size_t i = 0; i < m.density.size(); ++i) {
     if (!std::isfinite(m.density[i])) {
       std::ostringstream os;
@@ -75,6 +79,22 @@ void validate_material(const Material& m, const std::string& where) {
       throw Error(os.str());
     }
   }
+}
+
+int fft_friendly_size(int n) {
+  for (int m = std::max(n, 1);; ++m) {
+    int r = m;
+    for (int f : {2, 3, 5})
+      while (r % f == 0) r /= f;
+    if (r == 1) return m;
+  }
+}
+
+Grid grid_for_spacing(const Eigen::Matrix3d& lattice, double spacing) {
+  if (!(spacing > 0)) throw Error("grid spacing must be positive, not " + std::to_string(spacing) + " Å");
+  Grid g{};
+  for (int d = 0; d < 3; ++d) g[d] = fft_friendly_size(static_cast<int>(std::ceil(lattice.row(d).norm() / spacing - 1e-9)));
+  return g;
 }
 
 }  // namespace rhotrain

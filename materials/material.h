@@ -46,5 +46,12 @@ void compute_electron_counts(Material& m);
 // Throws rhotrain::Error("<where>: <problem>") on a non-positive cell volume, a grid that does not
 // match the density size, a NaN or Inf value, an unknown Z, or atoms without coordinates.
 void validate_material(const Material& m, const std::string& where);
+// The same checks for a structure alone (no grid, no density).
+void validate_structure(const MaterialMeta& m, const std::string& where);
+
+// The smallest n' ≥ n of the form 2^a·3^b·5^c: the grid sizes FFTs, and so DFT codes, choose.
+int fft_friendly_size(int n);
+// The grid a DFT code would choose for `spacing` Å: each axis |a_i| / spacing rounded up to an FFT-friendly size.
+Grid grid_for_spacing(const Eigen::Matrix3d& lattice, double spacing);
 
 }  // namespace rhotrain

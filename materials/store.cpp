@@ -1,12 +1,12 @@
 #include "materials/store.h"
 
-#include <glob.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <list>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "materials/hdf5_file.h"
 
 namespace rhotrain {
@@ -373,19 +373,7 @@ std::vector<std::string> expand_store_paths(const std::vector<std::string>& patt
       out.insert(out.end(), parts.begin(), parts.end());
       continue;
     }
-    if (p.find_first_of("*?[") == std::string::npos) {
-      out.push_back(p);
-      continue;
-    }
-    glob_t g{};
-    const int rc = ::glob(p.c_str(), 0, nullptr, &g);
-    if (rc == GLOB_NOMATCH) {
-      globfree(&g);
-      throw Error(p + ": no store file matches this pattern");
-    }
-    std::vector<std::string> found(g.gl_pathv, g.gl_pathv + g.gl_pathc);
-    globfree(&g);
-    std::sort(found.begin(), found.end());
+    const auto found = expand_glob(p, "store file");
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;

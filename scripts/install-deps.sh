@@ -10,8 +10,8 @@ PACKAGES=(
   libeigen3-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libgoogle-perftools-dev
-  python3 python3-numpy python3-h5py
+  libgoogle-perftools-dev libcairo2-dev
+  python3 python3-numpy python3-h5py python3-ase python3-pymatgen
   python3-torch
 )
 

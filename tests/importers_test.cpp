@@ -6,6 +6,7 @@
 
 #include "materials/chgcar.h"
 #include "materials/cube.h"
+#include "materials/valence_table.h"
 #include "common/elements.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -116,6 +117,62 @@ TEST(Importers, MixedSpeciesOrderSurvivesChgcarRoundTrip) {
   m.numbers = {14, 8, 14};  // species repeat: written as "Si O Si" / "1 1 1"
   write_text_file_atomic(dir.file("m.CHGCAR"), format_chgcar(m));
   EXPECT_EQ(read_chgcar(dir.file("m.CHGCAR")).numbers, m.numbers);
+}
+
+TEST(Structures, PoscarsAreReadWithSelectiveDynamicsCartesianCoordinatesAndAVolumeScale) {
+  test::TempDir dir;
+  // Si in a 5.43 Å cube given by its volume (−160.1 Å³), Cartesian positions scaled with the lattice, selective
+  // dynamics flags and velocities after the positions: all of which VASP accepts.
+  const double a = std::cbrt(160.103007);
+  test::write_file(dir.file("POSCAR"),
+                   "Si\n-160.103007\n1 0 0\n0 1 0\n0 0 1\nSi\n2\nSelective dynamics\nCartesian\n"
+                   "0 0 0 T T T\n0.25 0.25 0.25 F F F\n\n0.01 0 0\n0 0 0\n");
+  const Material m = read_vasp_structure(dir.file("POSCAR"));
+  EXPECT_NEAR(m.lattice(0, 0), a, 1e-9);
+  ASSERT_EQ(m.numbers, (std::vector<int>{14, 14}));
+  EXPECT_NEAR(m.frac_coords[1].x(), 0.25, 1e-12);  // Cartesian 0.25 · scale / a
+  EXPECT_EQ(voxel_count(m.grid), 0u);
+  EXPECT_TRUE(m.density.empty());
+  // The structure of a CHGCAR comes with its grid and density.
+  const Material full = read_vasp_structure(fixture("Si_diamond.ase.CHGCAR"));
+  EXPECT_EQ(full.density, read_chgcar(fixture("Si_diamond.ase.CHGCAR")).density);
+  EXPECT_NE(test::error_of([&] { read_vasp_structure(dir.file("missing")); }).find("missing"), std::string::npos);
+}
+
+TEST(Structures, GridsForASpacingAreRoundedUpToFftFriendlySizes) {
+  EXPECT_EQ(fft_friendly_size(1), 1);
+  EXPECT_EQ(fft_friendly_size(7), 8);
+  EXPECT_EQ(fft_friendly_size(11), 12);
+  EXPECT_EQ(fft_friendly_size(13), 15);
+  EXPECT_EQ(fft_friendly_size(49), 50);
+  EXPECT_EQ(fft_friendly_size(55), 60);
+  EXPECT_EQ(fft_friendly_size(97), 100);
+  Eigen::Matrix3d lattice;
+  lattice << 5.43, 0, 0, 0, 5.43, 0, 1.0, 0, 10.0;  // |c| = 10.05
+  EXPECT_EQ(grid_for_spacing(lattice, 0.1), (Grid{60, 60, 108}));  // 54.3 → 55 → 60; 100.5 → 101 → 108
+  EXPECT_EQ(grid_for_spacing(lattice, 0.543), (Grid{10, 10, 20}));  // exactly 10 stays 10; 18.5 → 19 → 20
+  EXPECT_NE(test::error_of([&] { grid_for_spacing(lattice, 0); }).find("spacing"), std::string::npos);
+}
+
+TEST(Structures, ElectronsPerElementAreFittedFromWhatTheDensitiesIntegrateTo) {
+  // Valence densities: Si holds 4, O 6, Mg 2, whatever Z says.
+  auto meta = [](std::vector<int> numbers, double integral) {
+    MaterialMeta m;
+    m.numbers = std::move(numbers);
+    m.n_electrons_grid = integral;
+    return m;
+  };
+  const std::vector<MaterialMeta> set = {meta({14, 14}, 8.0004), meta({14, 8, 8}, 15.999), meta({12, 8}, 8.0002),
+                                         meta({12, 12, 8, 8}, 16.0)};
+  std::vector<const MaterialMeta*> ptrs;
+  for (const auto& m : set) ptrs.push_back(&m);
+  const ValenceTable table = fit_valence_table(ptrs);
+  EXPECT_EQ(table.electrons.at(14), 4.0);
+  EXPECT_EQ(table.electrons.at(8), 6.0);
+  EXPECT_EQ(table.electrons.at(12), 2.0);
+  EXPECT_LT(table.max_residual, 1e-3);
+  EXPECT_EQ(table.expected({14, 8}), 10.0);
+  EXPECT_FALSE(table.expected({14, 79}).has_value());  // gold was never seen
 }
 
 }  // namespace

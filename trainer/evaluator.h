@@ -11,24 +11,26 @@
 #include "materials/store.h"
 #include "metrics/eval_record.h"
 #include "sampler/v3_tokenizer.h"
+#include "trainer/density_predictor.h"
 #include "trainer/settings.h"
 
 namespace rhotrain {
 
 class DensityTransformer;  // models/density_transformer.h
-
-// Checks mode and decode against the model's objective; throws Error on a mismatch or an unknown name.
-void check_eval_settings(const EvalSettings& s, bool causal);
 // Every set is a split of the store with at least one material the tokenizer takes: what a run checks before its
 // first step, so that a typo in eval.sets cannot cost the steps up to the first evaluation.
 void check_eval_sets(const MaterialStore& store, const std::vector<std::string>& sets, const V3Tokenizer& tokenizer);
 
+// Receives each scored material (its true density) and the grid predicted for it.
+using PredictionSink = std::function<void(const Material& truth, const std::vector<float>& predicted)>;
+
 // Runs on the model's device. `model` may be null only in oracle mode. Materials the tokenizer cannot take are
 // reported in `skipped`. Prints a progress line every ten seconds; `stop`, asked before each material, abandons the
-// evaluation (nothing is returned) when it says so.
+// evaluation (nothing is returned) when it says so. On several ranks each rank's sink sees the materials it scored.
 std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tokenizer,
                                        DensityTransformer* model, const EvalSettings& settings, int64_t step,
-                                       SkipReport& skipped, const std::function<bool()>& stop = {});
+                                       SkipReport& skipped, const std::function<bool()>& stop = {},
+                                       const PredictionSink& on_prediction = {});
 
 // Where a run's evaluations of one split are recorded (step-N.json each), which is where compare finds them:
 // RUN/eval/<split> on the run's own store, RUN/eval/<split>@<name> on another (<name>: its first file's stem).
@@ -40,6 +42,7 @@ struct CheckpointEvalRequest {
   std::string run_dir, step = "last";  // a step number or "last"
   std::vector<std::string> stores;     // paths or globs
   std::string set = "val_200", mode, decode;
+  PredictionSink on_prediction;  // optional
 };
 EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport& skipped);
 

@@ -16,11 +16,12 @@ ALLOWED = {
     "common": set(),
     "materials": {"common"},
     "metrics": {"common"},
+    "pictures": {"materials", "common"},
     "sampler": {"materials", "common"},
     "models": {"common", "sampler/v3_layout.h"},
     "trainer": {"models", "sampler", "metrics", "materials", "common"},
-    "study": {"trainer", "models", "sampler", "metrics", "materials", "common"},
-    "cli": {"study", "trainer", "models", "sampler", "metrics", "materials", "common"},
+    "study": {"pictures", "trainer", "models", "sampler", "metrics", "materials", "common"},
+    "cli": {"pictures", "study", "trainer", "models", "sampler", "metrics", "materials", "common"},
 }
 SOURCES = (".h", ".cpp")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

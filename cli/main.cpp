@@ -12,6 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "materials/store.h"
 #include "trainer/distributed.h"
 
 namespace {
@@ -53,7 +54,8 @@ int fail(const char* command, const std::string& what, int code) {
   const auto& group = rhotrain::process_group();
   const std::string rank = group.world() > 1 ? " (rank " + std::to_string(group.rank()) + ")" : "";
   std::fprintf(rhotrain::error_stream(), "rhotrain %s%s: error: %s\n", command, rank.c_str(), what.substr(0, what.find('\n')).c_str());
-  if (group.world() > 1) {
+  // So does a process in which a store file failed to close: HDF5 would crash closing it again at exit.
+  if (group.world() > 1 || rhotrain::hdf5_shutdown_unsafe()) {
     std::fflush(nullptr);
     _exit(code);
   }

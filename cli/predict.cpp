@@ -121,6 +121,7 @@ int cmd_predict(int argc, char** argv) {
       ("mode", "maskgit:K | free_running; default: the run's eval.mode", cxxopts::value<std::string>())
       ("decode", "median | continuous | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
       ("normalize", "rescale each prediction to the electron count its training data implies")
+      ("threads", "LibTorch threads (0: one per core)", cxxopts::value<int>()->default_value("0"))
       ("plot", "also draw each prediction (and the file's own density, when it has one on that grid) as PNG")
       ("plane-atoms", "the picture's plane: through these three atoms (0-based, e.g. 0,1,2)", cxxopts::value<std::string>())
       ("format", "chgcar | cube | h5 (default: h5 for a .h5 name, cube for .cube, else chgcar)", cxxopts::value<std::string>())
@@ -142,7 +143,7 @@ int cmd_predict(int argc, char** argv) {
   if (settings.mode == "teacher_forced")
     throw UsageError("--mode teacher_forced reads the true density; a new structure is predicted free_running");
   check_eval_settings(settings, trained.run.model.shape.causal);
-  configure_threads(trained.run.train.threads);
+  configure_threads(r["threads"].as<int>());
   const TrainingData training = training_data(trained.run);
   std::printf("predict: %s, step %lld, %s, decode %s\n", trained.checkpoint.c_str(), static_cast<long long>(trained.step),
               settings.mode.c_str(), settings.decode.c_str());

@@ -1,6 +1,10 @@
 #include "common/files.h"
 
+#include <fcntl.h>
 #include <glob.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -40,10 +44,42 @@ std::string read_text_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) return "host";
+  return name;
+}
+
+// `<anything>.tmp-<host>-<pid>` written by a process of this host that is no longer alive: what a killed command
+// leaves behind. Processes of other hosts (a shared filesystem) are never judged.
+bool left_by_a_dead_process(const std::string& name, const std::string& host) {
+  const std::string marker = ".tmp-" + host + "-";
+  const size_t at = name.rfind(marker);
+  if (at == std::string::npos) return false;
+  const std::string pid = name.substr(at + marker.size());
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  return ::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
+void remove_files_left_by_killed_writers(const std::string& dir) {
+  const std::string host = host_name();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.empty() ? "." : dir, ec)) {
+    if (!left_by_a_dead_process(entry.path().filename().string(), host)) continue;
+    if (std::filesystem::remove_all(entry.path(), ec) > 0 && !ec)
+      std::fprintf(stderr, "note: removed %s, left by a command that was killed while writing\n", entry.path().c_str());
+  }
+}
+
 PendingFile::PendingFile(std::string final_path)
-    : final_(std::move(final_path)), temp_(final_ + ".tmp-" + std::to_string(::getpid())) {
+    : final_(std::move(final_path)), temp_(final_ + ".tmp-" + host_name() + "-" + std::to_string(::getpid())) {
   std::error_code ec;
   std::filesystem::remove_all(temp_, ec);
+  remove_files_left_by_killed_writers(std::filesystem::path(final_).parent_path().string());
 }
 
 PendingFile::~PendingFile() {
@@ -53,11 +89,64 @@ PendingFile::~PendingFile() {
   }
 }
 
+std::string PendingFile::as_final(std::string message) const {
+  for (size_t at = message.find(temp_); at != std::string::npos; at = message.find(temp_, at + final_.size()))
+    message.replace(at, temp_.size(), final_);
+  return message;
+}
+
 void PendingFile::commit() {
   std::error_code ec;
   std::filesystem::rename(temp_, final_, ec);
   if (ec) throw Error(final_ + ": cannot rename temporary file into place (" + ec.message() + ")");
   committed_ = true;
+}
+
+namespace {
+
+std::string this_command_line() {
+  std::string raw = read_text_file("/proc/self/cmdline");
+  std::replace(raw.begin(), raw.end(), '\0', ' ');
+  while (!raw.empty() && raw.back() == ' ') raw.pop_back();
+  return raw;
+}
+
+}  // namespace
+
+WriterLock::WriterLock(const std::string& lock_file, const std::string& what) : path_(lock_file) {
+  for (;;) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(path_ + ": cannot create the lock file (" + std::strerror(errno) + ")");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char holder[1024] = {};
+      const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+      ::close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK) throw Error(path_ + ": cannot lock (" + std::strerror(err) + ")");
+      std::string who(holder, n > 0 ? static_cast<size_t>(n) : 0);
+      while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+      throw Error(what + " is in use by " + (who.empty() ? std::string("another process") : who) + " (lock " + path_ +
+                  "); wait for it to finish or stop it");
+    }
+    // A holder that was releasing may have removed the file between our open and our lock: lock the file that is there.
+    struct stat held {}, named {};
+    if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      break;
+    ::close(fd_);
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const std::string who = "pid " + std::to_string(::getpid()) + " on " + host + ": " + this_command_line() + "\n";
+  // Without the note the lock holds all the same; only a second claim's message is poorer.
+  [[maybe_unused]] const bool noted =
+      ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, who.data(), who.size(), 0) == static_cast<ssize_t>(who.size());
+}
+
+WriterLock::~WriterLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());
+  ::close(fd_);
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {
@@ -67,12 +156,14 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
     gzFile f = gzopen(pending.temp_path().c_str(), "wb6");
     if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
     const bool ok = gzwrite(f, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size());
-    if (gzclose(f) != Z_OK || !ok) throw Error(path + ": write failed");
+    const int write_errno = errno;
+    if (gzclose(f) != Z_OK || !ok) throw Error(path + ": write failed (" + std::strerror(ok ? errno : write_errno) + ")");
   } else {
     FILE* f = std::fopen(pending.temp_path().c_str(), "wb");
     if (!f) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
     const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok) throw Error(path + ": write failed");
+    const int write_errno = errno;
+    if (std::fclose(f) != 0 || !ok) throw Error(path + ": write failed (" + std::strerror(ok ? errno : write_errno) + ")");
   }
   pending.commit();
 }

@@ -15,8 +15,12 @@ std::string read_text_file(const std::string& path, size_t max_bytes = static_ca
 // Writes text to `path` atomically (temp name + rename); gzip-compresses when path ends in ".gz".
 void write_text_file_atomic(const std::string& path, const std::string& text);
 
-// A temporary sibling of `final_path` that is renamed onto it by commit() and removed otherwise,
-// so an error part-way leaves nothing half-written behind.
+// A temporary sibling of `final_path` (`<final>.tmp-<host>-<pid>`) that is renamed onto it by commit() and removed
+// otherwise, so an error part-way leaves nothing half-written behind. A process killed before either leaves it behind:
+// the next PendingFile in that folder removes it.
+// Removes (saying so) the temporary files and folders in `dir` of PendingFiles whose process, on this host, is gone.
+void remove_files_left_by_killed_writers(const std::string& dir);
+
 class PendingFile {
  public:
   explicit PendingFile(std::string final_path);
@@ -27,10 +31,27 @@ class PendingFile {
   const std::string& temp_path() const { return temp_; }
   const std::string& final_path() const { return final_; }
   void commit();
+  // `message` with the temporary name replaced by the final one: errors name what the user asked for.
+  std::string as_final(std::string message) const;
 
  private:
   std::string final_, temp_;
   bool committed_ = false;
+};
+
+// One process's claim on something it writes (a run directory, a store): an exclusive flock on `lock_file`, which
+// records the holder. A second claim fails at once with an Error naming `what` and the holder; the kernel drops the
+// lock when its holder dies, so a killed process never leaves it stuck. The file is removed on release.
+class WriterLock {
+ public:
+  WriterLock(const std::string& lock_file, const std::string& what);
+  ~WriterLock();
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
 };
 
 // Walks text line by line and number by number, keeping the line number for error messages.

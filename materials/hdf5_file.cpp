@@ -1,6 +1,10 @@
 #include "materials/hdf5_file.h"
 
+#include <cerrno>
+#include <cstring>
+#include <atomic>
 #include <filesystem>
+#include <iostream>
 
 #include "common/error.h"
 #include "materials/store.h"
@@ -25,6 +29,33 @@ void silence_hdf5() {
   throw Error(path + ": HDF5 error in " + e.getFuncName() + (detail.empty() ? "" : " (" + detail + ")") +
               " — file corrupt or not a complete rhotrain store?");
 }
+
+[[noreturn]] void rethrow_hdf5_write(const std::string& path, const H5::Exception& e, int saved_errno) {
+  if (saved_errno == ENOSPC || saved_errno == EDQUOT || saved_errno == EIO || saved_errno == EROFS)
+    throw Error(path + ": cannot write (" + std::strerror(saved_errno) + ")");
+  const std::string detail = e.getDetailMsg();
+  throw Error(path + ": cannot write: HDF5 error in " + e.getFuncName() + (detail.empty() ? "" : " (" + detail + ")"));
+}
+
+namespace {
+std::atomic<bool> unclosable_file{false};
+}  // namespace
+
+SilentCerr::SilentCerr() : saved_(std::cerr.rdbuf(nullptr)) {}
+SilentCerr::~SilentCerr() {
+  std::cerr.rdbuf(saved_);
+  std::cerr.clear();
+}
+
+void mark_unclosable_file() { unclosable_file = true; }
+
+}  // namespace rhotrain::hdf5
+
+namespace rhotrain {
+bool hdf5_shutdown_unsafe() { return hdf5::unclosable_file; }
+}  // namespace rhotrain
+
+namespace rhotrain::hdf5 {
 
 bool link_exists(const H5::H5Location& loc, const std::string& name) {
   return H5Lexists(loc.getId(), name.c_str(), H5P_DEFAULT) > 0;

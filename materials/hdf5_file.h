@@ -3,6 +3,7 @@
 #pragma once
 #include <H5Cpp.h>
 
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,24 @@ std::recursive_mutex& hdf5_mutex();
 // HDF5 prints its error stack by default; rhotrain reports errors itself.
 void silence_hdf5();
 [[noreturn]] void rethrow_hdf5(const std::string& path, const H5::Exception& e);
+// A failed write: the system's reason when the disk is full or failing ("No space left on device"), else HDF5's.
+[[noreturn]] void rethrow_hdf5_write(const std::string& path, const H5::Exception& e, int saved_errno);
+
+// HDF5's C++ destructors print each failed close (after a failed write) on std::cerr. While one of these lives,
+// std::cerr writes nothing, so the Error rhotrain throws is the one line the user sees.
+class SilentCerr {
+ public:
+  SilentCerr();
+  ~SilentCerr();
+  SilentCerr(const SilentCerr&) = delete;
+  SilentCerr& operator=(const SilentCerr&) = delete;
+
+ private:
+  std::streambuf* saved_;
+};
+
+// Remembers that a file failed to close, for hdf5_shutdown_unsafe() (materials/store.h).
+void mark_unclosable_file();
 
 bool link_exists(const H5::H5Location& loc, const std::string& name);
 std::string read_string_attr(const H5::H5Object& obj, const char* name);

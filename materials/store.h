@@ -119,6 +119,10 @@ class MaterialStore {
   std::unique_ptr<Cache> cache_;
 };
 
+// Whether a store file failed to close (a full disk) in this process. HDF5 then cannot shut down: at exit it closes
+// the file again and crashes, so main ends such a process without running library destructors.
+bool hdf5_shutdown_unsafe();
+
 // Expands shell-style globs ("data/shard-*.h5", sorted) and directory stores (their splits.h5, then their shards in
 // order); any other path is passed through unchanged so that a missing file is reported by name.
 std::vector<std::string> expand_store_paths(const std::vector<std::string>& patterns);

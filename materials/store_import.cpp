@@ -188,6 +188,8 @@ void import_into_directory(const std::vector<std::string>& files, const std::str
                            ImportReport& r) {
   if (o.overwrite) throw UsageError("--overwrite would rewrite a shard; a directory store never rewrites one");
   fs::create_directories(store);
+  // Two imports at once would both number their shards after the same last one.
+  const WriterLock lock((fs::path(store) / ".lock").string(), "store " + store);
   std::set<std::string> have;
   if (const auto parts = directory_store_parts(store); !parts.empty()) {
     const MaterialStore existing(parts, 0);

@@ -2,6 +2,7 @@
 #include <H5Cpp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "common/error.h"
@@ -35,12 +36,14 @@ StoreWriter::StoreWriter(const std::string& path, Mode mode, StorePart part) : i
     impl_->file->createGroup("/materials");
     impl_->file->createGroup("/splits");
   } catch (const H5::Exception& e) {
-    rethrow_hdf5(path, e);
+    const int saved_errno = errno;
+    rethrow_hdf5_write(path, e, saved_errno);
   }
 }
 
 StoreWriter::~StoreWriter() {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+  SilentCerr quiet;
   impl_.reset();
 }
 
@@ -60,6 +63,7 @@ void StoreWriter::write(const Material& m, bool overwrite) {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   H5::H5File& f = *impl_->file;
   const std::string name = "/materials/" + m.id;
+  SilentCerr quiet;
   try {
     if (!link_exists(f, "/materials")) f.createGroup("/materials");
     if (link_exists(f, name)) {
@@ -100,7 +104,8 @@ void StoreWriter::write(const Material& m, bool overwrite) {
     write_scalar_attr<double>(g, "n_electrons_grid", H5::PredType::NATIVE_DOUBLE, m.n_electrons_grid);
     write_string_attr(g, "source", m.source);
   } catch (const H5::Exception& e) {
-    rethrow_hdf5(impl_->path, e);
+    const int saved_errno = errno;
+    rethrow_hdf5_write(impl_->path, e, saved_errno);
   }
 }
 
@@ -123,7 +128,8 @@ void StoreWriter::write_split(const std::string& name, const std::vector<std::st
     H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
     impl_->file->createDataSet("/splits/" + name, t, H5::DataSpace(1, &n)).write(ptrs.data(), t);
   } catch (const H5::Exception& e) {
-    rethrow_hdf5(impl_->path, e);
+    const int saved_errno = errno;
+    rethrow_hdf5_write(impl_->path, e, saved_errno);
   }
 }
 
@@ -133,29 +139,44 @@ size_t StoreWriter::file_bytes() const {
     impl_->file->flush(H5F_SCOPE_LOCAL);  // the size counts what the caches still hold
     return static_cast<size_t>(impl_->file->getFileSize());
   } catch (const H5::Exception& e) {
-    rethrow_hdf5(impl_->path, e);
+    const int saved_errno = errno;
+    rethrow_hdf5_write(impl_->path, e, saved_errno);
   }
 }
 
 void StoreWriter::close() {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
+  // After a close that failed (a full disk), HDF5 cannot close the file again and crashes if asked, as ~H5File would:
+  // the object is given up instead, with its handle.
+  H5::H5File* file = impl_->file.release();
+  SilentCerr quiet;
   try {
-    impl_->file->close();
+    file->close();
+    delete file;
   } catch (const H5::Exception& e) {
-    rethrow_hdf5(impl_->path, e);
+    const int saved_errno = errno;
+    mark_unclosable_file();
+    rethrow_hdf5_write(impl_->path, e, saved_errno);
   }
 }
 
 void update_store(const std::string& path, const std::function<void(StoreWriter&)>& change, StorePart part) {
+  const WriterLock lock(path + ".lock", "store " + path);
   PendingFile pending(path);
   const bool exists = std::filesystem::exists(path);
   if (exists) {
     MaterialStore check({path}, 0);  // rejects foreign or newer files before copying
-    std::filesystem::copy_file(path, pending.temp_path(), std::filesystem::copy_options::overwrite_existing);
+    std::error_code ec;
+    std::filesystem::copy_file(path, pending.temp_path(), std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw Error(path + ": cannot copy it to change it (" + ec.message() + ")");
   }
-  StoreWriter writer(pending.temp_path(), exists ? StoreWriter::Mode::append : StoreWriter::Mode::create, part);
-  change(writer);
-  writer.close();
+  try {
+    StoreWriter writer(pending.temp_path(), exists ? StoreWriter::Mode::append : StoreWriter::Mode::create, part);
+    change(writer);
+    writer.close();
+  } catch (const Error& e) {  // named as the store the user gave, not as its temporary copy
+    throw Error(pending.as_final(e.what()));
+  }
   pending.commit();
 }
 

@@ -152,17 +152,25 @@ struct ColourScale {
   }
 };
 
+// The difference saturates at the 99th percentile of |error| over the pixels: the few pixels at a nucleus, where the
+// density is steepest, would otherwise set a scale on which every other error is white.
 ColourScale colour_scale(const std::vector<Panel>& panels) {
-  double largest = 0, largest_error = 0;
+  double largest = 0;
+  std::vector<double> errors;
   for (const Panel& p : panels)
     for (double v : p.values) {
       if (!std::isfinite(v)) continue;
       if (p.scale == Scale::log_density) largest = std::max(largest, v);
-      else largest_error = std::max(largest_error, std::fabs(v));
+      else errors.push_back(std::fabs(v));
     }
   ColourScale c;
   c.top = largest > 0 ? std::log10(largest) : 0;
-  c.limit = largest_error > 0 ? largest_error : 1e-12;
+  if (!errors.empty()) {
+    const auto p99 = errors.begin() + static_cast<std::ptrdiff_t>(0.99 * static_cast<double>(errors.size() - 1));
+    std::nth_element(errors.begin(), p99, errors.end());
+    c.limit = *p99;
+  }
+  if (!(c.limit > 0)) c.limit = 1e-12;
   return c;
 }
 
@@ -376,7 +384,7 @@ void write_density_figure(const MaterialMeta& structure, const SlicePlane& plane
   if (panels.size() == 2) {
     std::vector<double> error(panels[1].values.size());
     for (size_t i = 0; i < error.size(); ++i) error[i] = panels[1].values[i] - panels[0].values[i];
-    panels.push_back({"predicted \u2212 DFT", std::move(error), Scale::difference});
+    panels.push_back({"predicted \u2212 DFT (saturates at p99)", std::move(error), Scale::difference});
   }
   const ColourScale scale = colour_scale(panels);
 

@@ -17,8 +17,8 @@ struct DensityFigure {
 };
 
 // Panels: "DFT" (truth), "predicted", "predicted − DFT"; ρ panels share one log₁₀ colour scale (from the largest
-// value shown down four decades) and the difference a symmetric diverging one; each has its colour bar, the plane's
-// cell outlined and its atoms marked with their symbols. Written to a temporary name and renamed; throws Error
+// value shown down four decades), the difference a symmetric diverging one saturating at the 99th percentile of
+// |error| (said in its title); each has its colour bar, the plane's cell outlined and its atoms marked. Written to a temporary name and renamed; throws Error
 // naming `png_path` when it cannot be written.
 void write_density_figure(const MaterialMeta& structure, const SlicePlane& plane, const DensityFigure& figure,
                           const std::string& png_path);

@@ -14,7 +14,7 @@ struct TokenExportSpec {
   int threads = 2;          // the shards' bytes do not depend on it
 };
 
-// Writes DIR (through DIR.tmp-PID, renamed at the end, so a failed export leaves no partial folder);
+// Writes DIR (through a temporary sibling, renamed at the end, so a failed export leaves no partial folder);
 // returns the tokenizer's throughput in sequences per second.
 double export_token_shards(const TrainingSet& set, const V3Tokenizer& tokenizer, const TokenExportSpec& spec,
                            const std::string& dir);

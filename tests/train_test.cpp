@@ -318,6 +318,13 @@ TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   for (const char* h : {"| H1 |", "| H2 |", "| H3 |", "## Outcome", "codec floor", "report-deciles.svg"})
     EXPECT_NE(report.find(h), std::string::npos) << h;
   EXPECT_TRUE(fs::exists(runs.file("rep/report-nmae-vs-ne.svg")));
+  // The best, median and worst material of each arm, drawn from its checkpoint.
+  for (const char* arm : {"uniform", "electrons"})
+    for (const char* which : {"best", "median", "worst"}) {
+      const std::string picture = std::string("report-pictures/") + arm + "-" + which + ".png";
+      EXPECT_NE(report.find("](" + picture + ")"), std::string::npos) << picture;
+      EXPECT_EQ(test::read_file(runs.file("rep/" + picture)).substr(1, 3), "PNG") << picture;
+    }
 
   const auto refused = run_rhotrain("compare " + runs.file("u") + " " + runs.file("x") + " -o " + runs.file("r2.md"));
   EXPECT_NE(refused.exit_code, 0);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -37,22 +38,33 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
   fs::create_directories(final_dir.parent_path());
   PendingFile pending(final_dir.string());
   const fs::path tmp = pending.temp_path();
-  fs::create_directories(tmp);
-  torch::save(model, (tmp / "model.pt").string());
-  torch::save(optimizer, (tmp / "optimizer.pt").string());
-  fs::copy_file(codec_path, tmp / "codec.h5");
-  write_text_file_atomic((tmp / "config.yaml").string(), config_yaml);
-  const nlohmann::json j = {{"step", state.step},
-                            {"position", state.position},
-                            {"epoch", state.epoch_size ? state.position / state.epoch_size : 0},
-                            {"index_in_epoch", state.epoch_size ? state.position % state.epoch_size : 0},
-                            {"epoch_size", state.epoch_size},
-                            {"events_file", state.events_file},
-                            {"events_bytes", state.events_bytes},
-                            {"train_seconds", state.train_seconds},
-                            {"world_size", state.world_size}};
-  // state.json last: its presence marks the checkpoint complete.
-  write_text_file_atomic((tmp / "state.json").string(), j.dump(2) + "\n");
+  try {
+    fs::create_directories(tmp);
+    // Serialised in memory, then written by us: LibTorch's file writer aborts the process when the disk fills up (it
+    // throws from a destructor), where our own write names the file and the reason.
+    std::ostringstream model_bytes, optimizer_bytes;
+    torch::save(model, model_bytes);
+    torch::save(optimizer, optimizer_bytes);
+    write_text_file_atomic((tmp / "model.pt").string(), model_bytes.str());
+    write_text_file_atomic((tmp / "optimizer.pt").string(), optimizer_bytes.str());
+    std::error_code ec;
+    fs::copy_file(codec_path, tmp / "codec.h5", ec);
+    if (ec) throw Error((tmp / "codec.h5").string() + ": cannot write (" + ec.message() + ")");
+    write_text_file_atomic((tmp / "config.yaml").string(), config_yaml);
+    const nlohmann::json j = {{"step", state.step},
+                              {"position", state.position},
+                              {"epoch", state.epoch_size ? state.position / state.epoch_size : 0},
+                              {"index_in_epoch", state.epoch_size ? state.position % state.epoch_size : 0},
+                              {"epoch_size", state.epoch_size},
+                              {"events_file", state.events_file},
+                              {"events_bytes", state.events_bytes},
+                              {"train_seconds", state.train_seconds},
+                              {"world_size", state.world_size}};
+    // state.json last: its presence marks the checkpoint complete.
+    write_text_file_atomic((tmp / "state.json").string(), j.dump(2) + "\n");
+  } catch (const Error& e) {  // named as the checkpoint, not as its temporary folder
+    throw Error(pending.as_final(e.what()));
+  }
   if (fs::exists(final_dir)) fs::remove_all(final_dir);
   pending.commit();
   auto all = complete_checkpoints(run_dir);

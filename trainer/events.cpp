@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -53,18 +54,18 @@ uint32_t masked_crc32c(const void* data, size_t n) {
 EventWriter::EventWriter(const std::string& run_dir, const std::string& resume_file, uint64_t resume_bytes) {
   if (!resume_file.empty() && fs::exists(fs::path(run_dir) / resume_file)) {
     name_ = resume_file;
-    const std::string path = (fs::path(run_dir) / name_).string();
-    fs::resize_file(path, resume_bytes);  // drop what was logged after the checkpoint
-    file_ = std::fopen(path.c_str(), "ab");
-    if (!file_) throw Error(path + ": cannot append to event file");
+    path_ = (fs::path(run_dir) / name_).string();
+    fs::resize_file(path_, resume_bytes);  // drop what was logged after the checkpoint
+    file_ = std::fopen(path_.c_str(), "ab");
+    if (!file_) throw Error(path_ + ": cannot append to event file (" + std::strerror(errno) + ")");
     return;
   }
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host;
-  const std::string path = (fs::path(run_dir) / name_).string();
-  file_ = std::fopen(path.c_str(), "wb");
-  if (!file_) throw Error(path + ": cannot create event file");
+  path_ = (fs::path(run_dir) / name_).string();
+  file_ = std::fopen(path_.c_str(), "wb");
+  if (!file_) throw Error(path_ + ": cannot create event file (" + std::strerror(errno) + ")");
   tb::Event e;
   e.set_wall_time(now_seconds());
   e.set_file_version("brain.Event:2");
@@ -140,8 +141,8 @@ void EventWriter::text(const std::string& tag, int64_t step, const std::string& 
 
 uint64_t EventWriter::flush() {
   if (!file_) return 0;
-  std::fflush(file_);
-  fsync(fileno(file_));
+  if (std::fflush(file_) != 0 || std::ferror(file_) || fsync(fileno(file_)) != 0)
+    throw Error(path_ + ": cannot write the event file (" + std::strerror(errno) + ")");
   return static_cast<uint64_t>(std::ftell(file_));
 }
 

@@ -35,7 +35,7 @@ class EventWriter {
 
  private:
   void write_record(const std::string& event_bytes);
-  std::string name_;
+  std::string name_, path_;
   FILE* file_ = nullptr;
 };
 

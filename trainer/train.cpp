@@ -260,6 +260,13 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   const RunSettings s = run_settings(config);
   const TrainSettings& t = s.train;
   Distributed& group = process_group();
+  // One process writes a run directory at a time. A resume takes the lock before it reads a checkpoint, which a
+  // running holder may be pruning; a fresh run takes it when it creates the directory.
+  std::unique_ptr<WriterLock> run_lock;
+  const auto lock_run_directory = [&] {
+    run_lock = std::make_unique<WriterLock>((fs::path(run_dir) / ".lock").string(), "run directory " + run_dir);
+  };
+  if (group.is_main() && resume && fs::is_directory(run_dir)) lock_run_directory();
   const std::optional<std::string> resume_from = starting_checkpoint(config, run_dir, resume);
   group.barrier();  // every rank has looked at the run directory before rank 0 writes into it
   configure_threads(t.threads);
@@ -290,6 +297,8 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   const std::string run_codec = (fs::path(run_dir) / "codec.h5").string();
   if (group.is_main()) {
     fs::create_directories(run_dir);
+    if (!run_lock) lock_run_directory();
+    remove_files_left_by_killed_writers((fs::path(run_dir) / "checkpoints").string());
     write_text_file_atomic((fs::path(run_dir) / "config.yaml").string(), resolved);
     if (!resume_from) data.codec.save(run_codec);
   }

@@ -155,6 +155,7 @@ int cmd_predict(int argc, char** argv) {
     try {
       Material m = read_structure_file(path, species);
       m.id = import_id(path, "");
+      for (const auto& note : normalise_for_store(m)) std::cerr << "predict: note: " << path << ": " << note << "\n";
       std::string how = "the file's";
       Grid grid = m.grid;
       if (r.count("grid")) grid = parse_grid(r["grid"].as<std::string>()), how = "--grid";

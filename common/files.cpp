@@ -170,6 +170,16 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
 
 TextCursor::TextCursor(std::string text, std::string path) : text_(std::move(text)), path_(std::move(path)) {}
 
+void TextCursor::check_grid_fits(double nx, double ny, double nz) {
+  const double values = nx * ny * nz;
+  if (values > static_cast<double>(remaining())) {
+    char what[160];
+    std::snprintf(what, sizeof what, "a grid of %.0f x %.0f x %.0f values does not fit in the %zu bytes that follow", nx, ny, nz,
+                  remaining());
+    fail(what);
+  }
+}
+
 void TextCursor::fail(const std::string& problem) const {
   throw Error(path_ + ":" + std::to_string(line_no_) + ": " + problem);
 }

@@ -64,6 +64,9 @@ class TextCursor {
   TextCursor(std::string text, std::string path);
 
   bool at_end() const { return pos_ >= text_.size(); }
+  // Bytes not read yet: what a header's claims (atom counts, grid sizes) are checked against before anything is
+  // allocated for them.
+  size_t remaining() const { return pos_ < text_.size() ? text_.size() - pos_ : 0; }
   // Next line without its newline; throws "<path>:<line>: unexpected end of file (expected <what>)".
   std::string_view line(const char* what);
   // Reads `count` whitespace-separated numbers spanning any number of lines, each times `scale`.
@@ -71,6 +74,9 @@ class TextCursor {
   // The first n numbers of `line` (a line this cursor returned); fails naming `what` otherwise.
   std::vector<double> numbers_in(std::string_view line, size_t n, const char* what);
   [[noreturn]] void fail(const std::string& problem) const;
+  // Fails unless an nx × ny × nz grid of values could fit in what remains (a value takes a byte at the very least): a
+  // header claiming 10⁶ × 10⁶ × 10⁶ is refused before anything is allocated for it.
+  void check_grid_fits(double nx, double ny, double nz);
   const std::string& path() const { return path_; }
 
  private:

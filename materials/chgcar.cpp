@@ -76,6 +76,9 @@ void read_poscar_part(TextCursor& in, const std::vector<std::string>& species, M
     const int z = atomic_number(names[t]);
     if (z == 0) in.fail("unknown element symbol '" + names[t] + "'");
     if (!is_integer(words[t])) in.fail("atom count '" + words[t] + "' is not an integer");
+    // Each atom needs a position line of at least six bytes ("0 0 0\n"): a larger count is a corrupt header.
+    if (words[t].size() > 9 || m.numbers.size() + std::stoul(words[t]) > in.remaining() / 6)
+      in.fail("atom count " + words[t] + " is more than the rest of the file can hold");
     m.numbers.insert(m.numbers.end(), std::stoul(words[t]), z);
   }
   if (m.numbers.empty()) in.fail("no atoms");
@@ -97,10 +100,10 @@ void read_poscar_part(TextCursor& in, const std::vector<std::string>& species, M
 // After the positions: the grid line and ρ·V with x fastest.
 void read_volumetric_part(TextCursor& in, std::string_view grid_line, Material& m) {
   auto g = in.numbers_in(grid_line, 3, "the grid dimensions");
-  for (int d = 0; d < 3; ++d) {
-    if (g[d] < 1 || g[d] != std::floor(g[d])) in.fail("grid dimensions must be positive integers");
-    m.grid[d] = static_cast<int>(g[d]);
-  }
+  for (int d = 0; d < 3; ++d)
+    if (!(g[d] >= 1) || g[d] != std::floor(g[d]) || g[d] > 1e7) in.fail("grid dimensions must be positive integers");
+  in.check_grid_fits(g[0], g[1], g[2]);
+  for (int d = 0; d < 3; ++d) m.grid[d] = static_cast<int>(g[d]);
   std::vector<float> file_order(voxel_count(m.grid));
   in.numbers(file_order.size(), file_order.data(), 1.0 / cell_volume(m.lattice), "density");
   const int nx = m.grid[0], ny = m.grid[1], nz = m.grid[2];

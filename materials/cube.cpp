@@ -20,13 +20,16 @@ Material read_cube(const std::string& path) {
 
   auto head = in.numbers_in(in.line("atom count and origin"), 4, "the atom count and origin");
   const bool has_orbital_line = head[0] < 0;  // Gaussian: negative count means an MO index line follows the atoms
+  // Each atom line takes at least ten bytes: a larger count is a corrupt header, refused before the loop.
+  if (head[0] != std::floor(head[0]) || std::fabs(head[0]) > static_cast<double>(in.remaining()) / 10)
+    in.fail("atom count " + std::to_string(head[0]) + " is not a count the rest of the file can hold");
   const int n_atoms = static_cast<int>(std::fabs(head[0]));
   if (n_atoms == 0) in.fail("no atoms");
   const Eigen::Vector3d origin_bohr(head[1], head[2], head[3]);
 
   for (int r = 0; r < 3; ++r) {
     auto v = in.numbers_in(in.line("grid axis"), 4, "a grid axis");
-    if (v[0] == 0 || v[0] != std::floor(v[0])) in.fail("grid dimension must be a non-zero integer");
+    if (v[0] == 0 || v[0] != std::floor(v[0]) || std::fabs(v[0]) > 1e7) in.fail("grid dimension must be a non-zero integer");
     // A negative count means the axis vector is already in Å (Gaussian convention).
     const double unit = v[0] < 0 ? 1.0 : kBohrInAngstrom;
     m.grid[r] = static_cast<int>(std::fabs(v[0]));
@@ -37,8 +40,8 @@ Material read_cube(const std::string& path) {
   const Eigen::Matrix3d inv = m.lattice.inverse();
   for (int a = 0; a < n_atoms; ++a) {
     auto v = in.numbers_in(in.line("atom line"), 5, "an atom line");
-    const int z = static_cast<int>(v[0]);
-    if (z < 1 || z > kMaxZ || v[0] != z) in.fail("atomic number " + std::to_string(v[0]) + " is outside 1..118");
+    const int z = v[0] >= 1 && v[0] <= kMaxZ ? static_cast<int>(v[0]) : 0;
+    if (z < 1 || v[0] != z) in.fail("atomic number " + std::to_string(v[0]) + " is outside 1..118");
     m.numbers.push_back(z);
     const Eigen::Vector3d cart = (Eigen::Vector3d(v[2], v[3], v[4]) - origin_bohr) * kBohrInAngstrom;
     Eigen::Vector3d f = (cart.transpose() * inv).transpose();
@@ -52,6 +55,7 @@ Material read_cube(const std::string& path) {
   if (has_orbital_line) in.line("orbital index line");
 
   const double per_bohr3_to_per_a3 = 1.0 / (kBohrInAngstrom * kBohrInAngstrom * kBohrInAngstrom);
+  in.check_grid_fits(m.grid[0], m.grid[1], m.grid[2]);
   m.density.resize(voxel_count(m.grid));
   in.numbers(m.density.size(), m.density.data(), per_bohr3_to_per_a3, "density");
 

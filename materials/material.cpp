@@ -63,6 +63,45 @@ void validate_structure(const MaterialMeta& m, const std::string& where) {
   if (m.frac_coords.size() != m.numbers.size()) throw Error(where + ": atom count and coordinate count differ");
   for (int z : m.numbers)
     if (z < 1 || z > kMaxZ) throw Error(where + ": atomic number " + std::to_string(z) + " is outside 1..118");
+  for (const auto& f : m.frac_coords)
+    if (!f.allFinite()) throw Error(where + ": an atom position is not a finite number");
+  // One site listed twice (a merged file, a duplicated line): the nearest images of two atoms closer than 0.1 Å.
+  for (size_t i = 0; i < m.frac_coords.size(); ++i)
+    for (size_t j = i + 1; j < m.frac_coords.size(); ++j) {
+      Eigen::Vector3d d = m.frac_coords[i] - m.frac_coords[j];
+      d -= d.array().round().matrix();
+      const double distance = (m.lattice.transpose() * d).norm();
+      if (distance < 0.1) {
+        std::ostringstream os;
+        os << where << ": atoms " << i << " and " << j << " sit " << distance << " Å apart (one site listed twice?)";
+        throw Error(os.str());
+      }
+    }
+}
+
+std::vector<std::string> normalise_for_store(Material& m) {
+  std::vector<std::string> said;
+  size_t wrapped = 0;
+  for (auto& f : m.frac_coords) {
+    const Eigen::Vector3d before = f;
+    for (int d = 0; d < 3; ++d) {
+      f[d] -= std::floor(f[d]);
+      if (f[d] >= 1.0) f[d] = 0.0;  // −1e-17 wraps to 1.0 in floating point
+    }
+    wrapped += f != before;
+  }
+  if (wrapped) said.push_back(std::to_string(wrapped) + " atom(s) outside [0, 1) wrapped into the cell");
+  size_t negative = 0;
+  float lowest = 0;
+  for (float v : m.density)
+    if (v < 0) ++negative, lowest = std::min(lowest, v);
+  if (negative) {
+    std::ostringstream os;
+    os << negative << " of " << m.density.size() << " voxels are negative (down to " << lowest
+       << " e/Å³), kept as read; the codec encodes them as its lowest level";
+    said.push_back(os.str());
+  }
+  return said;
 }
 
 void validate_material(const Material& m, const std::string& where) {

@@ -46,8 +46,13 @@ void compute_electron_counts(Material& m);
 // Throws rhotrain::Error("<where>: <problem>") on a non-positive cell volume, a grid that does not
 // match the density size, a NaN or Inf value, an unknown Z, or atoms without coordinates.
 void validate_material(const Material& m, const std::string& where);
-// The same checks for a structure alone (no grid, no density).
+// The same checks for a structure alone (no grid, no density), and two atoms closer than 0.1 Å (one site twice).
 void validate_structure(const MaterialMeta& m, const std::string& where);
+
+// What a store keeps of a file that is valid but unusual, each change or finding said in a returned line: atoms outside
+// [0, 1) are wrapped into the cell (their images are the same crystal); negative densities (DFT noise, or pseudo
+// densities) are kept as read, and counted, since every voxel is scored against the file's own values.
+std::vector<std::string> normalise_for_store(Material& m);
 
 // The smallest n' ≥ n of the form 2^a·3^b·5^c: the grid sizes FFTs, and so DFT codes, choose.
 int fft_friendly_size(int n);

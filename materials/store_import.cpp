@@ -41,6 +41,7 @@ Parsed parse(const std::string& path, const ImportOptions& o) {
         for (const auto& s : *own) names += (names.empty() ? "" : ",") + s;
         p.note = path + " names its species (" + names + "); --species is for VASP 4 files and is ignored here";
       }
+    for (const std::string& what : normalise_for_store(m)) p.note += (p.note.empty() ? path + ": " : "; ") + what;
     p.material = std::move(m);
   } catch (const Error& e) {
     p.error = e.what();

@@ -27,7 +27,8 @@ using test::run_rhotrain;
 using test::TempDir;
 
 // Debian 12's torchrun (PyTorch 1.13 on Python 3.11) fails on its default stream settings ("'NoneType' object has no
-// attribute 'get'"); `-r 1 -t 1` (stdout to a log file and tee'd back) works around it. --standalone picks a free port.
+// attribute 'get'"); `-r 1 -t 1` (stdout to a log file and tee'd back) works around it. 1.13's --standalone
+// rendezvous on the fixed port 29400, so CMake runs these tests one at a time (RESOURCE_LOCK).
 const std::string kTorchrun = "/usr/bin/torchrun --standalone --no_python -r 1 -t 1 --nproc_per_node ";
 
 test::RunResult torchrun(int ranks, const std::string& args) {

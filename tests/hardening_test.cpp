@@ -180,6 +180,27 @@ TEST(Locks, ASecondResumeOfARunningRunIsRefusedAndAKilledHolderLeavesNothingStuc
   EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
 }
 
+// A learning rate of 1e30 blows the weights up after the first update; every later loss is non-finite.
+TEST(NonFinite, UpdatesWithANonFiniteGradientAreSkippedCountedAndStopTheRunAfterMaxBadSteps) {
+  TempDir dir;
+  ASSERT_EQ(run_rhotrain("synth --out " + dir.file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
+  const std::string config = tiny_config(dir.path(), dir.file("s.h5")), run = dir.file("run");
+  const auto r = run_rhotrain("train --config " + config + " --run-dir " + run +
+                              " --steps 40 --set train.lr=1e30 --set train.warmup=0 --set train.max_bad_steps=4");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("update skipped (4 in a row, 4 in all)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("4 steps in a row (up to step 5) had a non-finite loss or gradient (train.max_bad_steps)"),
+            std::string::npos) << r.err;
+  double skipped = 0;
+  for (const auto& f : event_files(run))
+    for (const auto& p : read_event_file(f).scalars)
+      if (p.tag == "train/skipped_steps") skipped = std::max(skipped, p.value);
+  EXPECT_EQ(skipped, 4);
+  // The checkpoint at step 3 (two updates skipped by then) holds finite weights only: save_checkpoint checks.
+  const TrainState state = read_train_state(run + "/checkpoints/step-3");
+  EXPECT_EQ(state.skipped_steps, 2);
+}
+
 // Twenty SIGKILLs at random moments — in a step, a checkpoint, an evaluation record, an event-file flush — each
 // followed by --resume: the run ends with the losses and weights of one that was never interrupted.
 TEST(KilledWriters, ARunKilledTwentyTimesEndsExactlyAsAnUninterruptedOne) {
@@ -202,7 +223,10 @@ TEST(KilledWriters, ARunKilledTwentyTimesEndsExactlyAsAnUninterruptedOne) {
   for (int attempt = 0; attempt < 40 && kills < 20; ++attempt) {
     args = shape;
     args.insert(args.end(), {"--run-dir", killed});
-    if (latest_checkpoint(killed)) args.push_back("--resume");
+    if (latest_checkpoint(killed))
+      args.push_back("--resume");
+    else
+      fs::remove_all(killed);  // killed before its first checkpoint: it starts over, as `experiment` does
     const pid_t pid = start_training(args, dir.file("killed.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(after_ms(rng)));
     if (waitpid(pid, &status, WNOHANG) == pid) break;  // it finished before the kill

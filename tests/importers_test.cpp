@@ -6,6 +6,8 @@
 
 #include "materials/chgcar.h"
 #include "materials/cube.h"
+#include "materials/store.h"
+#include "materials/store_import.h"
 #include "materials/valence_table.h"
 #include "common/elements.h"
 #include "common/error.h"
@@ -173,6 +175,51 @@ TEST(Structures, ElectronsPerElementAreFittedFromWhatTheDensitiesIntegrateTo) {
   EXPECT_LT(table.max_residual, 1e-3);
   EXPECT_EQ(table.expected({14, 8}), 10.0);
   EXPECT_FALSE(table.expected({14, 79}).has_value());  // gold was never seen
+}
+
+TEST(Structures, UnusualButValidFilesAreKeptWithANoteSayingWhatWasDone) {
+  test::TempDir dir;
+  Material m = test::toy_material("odd", {6, 5, 4});
+  m.frac_coords[0] = {1.25, -0.5, 0.3};  // the same site as (0.25, 0.5, 0.3)
+  m.density[3] = -0.002f;                // DFT noise below zero
+  test::write_file(dir.file("odd.CHGCAR"), format_chgcar(m));
+  const ImportReport r = import_density_files({dir.file("odd.CHGCAR")}, dir.file("s.h5"), {});
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("1 atom(s) outside [0, 1) wrapped into the cell"), std::string::npos) << r.notes[0];
+  EXPECT_NE(r.notes[0].find("1 of 120 voxels are negative (down to -0.002"), std::string::npos) << r.notes[0];
+  const Material stored = MaterialStore({dir.file("s.h5")}, 0).read("odd");
+  EXPECT_NEAR(stored.frac_coords[0].x(), 0.25, 1e-12);
+  EXPECT_NEAR(stored.frac_coords[0].y(), 0.5, 1e-12);
+  EXPECT_EQ(stored.density[3], -0.002f);
+}
+
+TEST(Structures, ImpossibleFilesAreRefusedWithTheReason) {
+  test::TempDir dir;
+  const auto refusal = [&](Material m, const std::string& name) {
+    test::write_file(dir.file(name), format_chgcar(m));
+    return test::error_of([&] { read_chgcar(dir.file(name)); });
+  };
+  Material nan = test::toy_material("nan", {4, 4, 4});
+  nan.density[5] = std::nanf("");
+  EXPECT_NE(refusal(nan, "nan.CHGCAR").find("density value nan at voxel 5 is not finite"), std::string::npos);
+  Material twice = test::toy_material("twice", {4, 4, 4});
+  twice.frac_coords[2] = twice.frac_coords[1] + Eigen::Vector3d(1.0, 0.0, 0.001);  // an image of atom 1, 6 mÅ away
+  EXPECT_NE(refusal(twice, "twice.CHGCAR").find("atoms 1 and 2 sit"), std::string::npos);
+  Material flat = test::toy_material("flat", {4, 4, 4});
+  flat.lattice.row(2) = flat.lattice.row(0) + flat.lattice.row(1);
+  EXPECT_NE(refusal(flat, "flat.CHGCAR").find("cell volume is zero or negative"), std::string::npos);
+  // Headers that claim more than the file holds are refused before anything is allocated for them.
+  const std::string header = "x\n1.0\n4 0 0\n0 4 0\n0 0 4\nSi\n1\nDirect\n0 0 0\n\n";
+  test::write_file(dir.file("huge.CHGCAR"), header + "1000000 1000000 1000000\n1 2 3 4 5\n");
+  EXPECT_NE(test::error_of([&] { read_chgcar(dir.file("huge.CHGCAR")); }).find("does not fit"), std::string::npos);
+  test::write_file(dir.file("many.CHGCAR"), "x\n1.0\n4 0 0\n0 4 0\n0 0 4\nSi\n99999999999\nDirect\n0 0 0\n");
+  EXPECT_NE(test::error_of([&] { read_chgcar(dir.file("many.CHGCAR")); }).find("more than the rest of the file"), std::string::npos);
+  test::write_file(dir.file("huge.cube"), "c\nc\n1 0 0 0\n1000000 0.1 0 0\n1000000 0 0.1 0\n1000000 0 0 0.1\n14 0 0 0 0\n1 2\n");
+  EXPECT_NE(test::error_of([&] { read_cube(dir.file("huge.cube")); }).find("does not fit"), std::string::npos);
+  test::write_file(dir.file("atoms.cube"), "c\nc\n1e15 0 0 0\n4 0.1 0 0\n4 0 0.1 0\n4 0 0 0.1\n");
+  EXPECT_NE(test::error_of([&] { read_cube(dir.file("atoms.cube")); }).find("atom count"), std::string::npos);
+  test::write_file(dir.file("none.cube"), "c\nc\n0 0 0 0\n4 0.1 0 0\n4 0 0.1 0\n4 0 0 0.1\n");
+  EXPECT_NE(test::error_of([&] { read_cube(dir.file("none.cube")); }).find("no atoms"), std::string::npos);
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(RunConfig, MatchedArmsMayDifferInOperationalKeysAndThreadsButNotInSteps) {
   // Threads change how reductions round, so a resume keeps them; steps may grow.
   EXPECT_EQ(b.resume_conflicts(a).size(), 2u);
   EXPECT_EQ(RunConfig::resume_changeable_keys(),
-            "data.workers, data.cache_bytes, train.steps, train.dist_timeout_s, train.log_every, eval.*, checkpoint.*");
+            "data.workers, data.cache_bytes, train.steps, train.dist_timeout_s, train.max_bad_steps, train.log_every, eval.*, checkpoint.*");
 }
 
 TEST(RunSettings, TypeEveryKeyOfTheExperimentConfig) {

@@ -35,6 +35,10 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
                      torch::optim::Optimizer& optimizer, const std::string& codec_path, const std::string& config_yaml,
                      int keep) {
   const fs::path final_dir = fs::path(run_dir) / "checkpoints" / ("step-" + std::to_string(state.step));
+  // Skipped updates keep the weights finite; this guards what a checkpoint holds should anything else let one through.
+  for (const auto& item : model->named_parameters())
+    if (!torch::isfinite(item.value()).all().template item<bool>())
+      throw Error(final_dir.string() + ": not written, parameter " + item.key() + " holds a non-finite value");
   fs::create_directories(final_dir.parent_path());
   PendingFile pending(final_dir.string());
   const fs::path tmp = pending.temp_path();
@@ -51,17 +55,8 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
     fs::copy_file(codec_path, tmp / "codec.h5", ec);
     if (ec) throw Error((tmp / "codec.h5").string() + ": cannot write (" + ec.message() + ")");
     write_text_file_atomic((tmp / "config.yaml").string(), config_yaml);
-    const nlohmann::json j = {{"step", state.step},
-                              {"position", state.position},
-                              {"epoch", state.epoch_size ? state.position / state.epoch_size : 0},
-                              {"index_in_epoch", state.epoch_size ? state.position % state.epoch_size : 0},
-                              {"epoch_size", state.epoch_size},
-                              {"events_file", state.events_file},
-                              {"events_bytes", state.events_bytes},
-                              {"train_seconds", state.train_seconds},
-                              {"world_size", state.world_size}};
     // state.json last: its presence marks the checkpoint complete.
-    write_text_file_atomic((tmp / "state.json").string(), j.dump(2) + "\n");
+    write_text_file_atomic((tmp / "state.json").string(), train_state_json(state));
   } catch (const Error& e) {  // named as the checkpoint, not as its temporary folder
     throw Error(pending.as_final(e.what()));
   }
@@ -97,20 +92,6 @@ std::string find_checkpoint(const std::string& run_dir, const std::string& step)
   const auto last = latest_checkpoint(run_dir);
   if (!last) throw Error(run_dir + ": no complete checkpoint");
   return *last;
-}
-
-TrainState read_train_state(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "state.json").string();
-  const nlohmann::json j = read_json_file(path);
-  TrainState s;
-  s.step = j.at("step");
-  s.position = j.at("position");
-  s.epoch_size = j.at("epoch_size");
-  s.events_file = j.at("events_file");
-  s.events_bytes = j.at("events_bytes");
-  s.train_seconds = j.at("train_seconds");
-  s.world_size = j.value("world_size", 1);
-  return s;
 }
 
 RunConfig read_checkpoint_config(const std::string& dir) {

@@ -10,18 +10,10 @@
 #include "models/density_transformer.h"
 #include "sampler/lmq_codec.h"
 #include "trainer/run_config.h"
+#include "trainer/train_state.h"
 
 namespace rhotrain {
 
-struct TrainState {
-  int64_t step = 0;
-  uint64_t position = 0;     // next stream position (sequences consumed so far)
-  uint64_t epoch_size = 0;   // T, to report epoch and index
-  std::string events_file;   // event file and its size when the checkpoint was written
-  uint64_t events_bytes = 0;
-  double train_seconds = 0;  // wall time spent training so far
-  int world_size = 1;        // ranks that trained it (the global stream does not depend on it)
-};
 
 void save_checkpoint(const std::string& run_dir, const TrainState& state, DensityTransformer& model,
                      torch::optim::Optimizer& optimizer, const std::string& codec_path, const std::string& config_yaml,
@@ -34,7 +26,6 @@ std::string checkpoint_at(const std::string& run_dir, int64_t step);
 // checkpoint_at for a step given as text, where "last" means latest_checkpoint; throws Error when there is none.
 std::string find_checkpoint(const std::string& run_dir, const std::string& step);
 
-TrainState read_train_state(const std::string& checkpoint_dir);
 RunConfig read_checkpoint_config(const std::string& checkpoint_dir);
 LmqCodec read_checkpoint_codec(const std::string& checkpoint_dir);
 void load_model(const std::string& checkpoint_dir, DensityTransformer& model);

@@ -64,6 +64,7 @@ const KeySpec kSchema[] = {
     {"train.threads", Kind::integer, "0", "", execution},
     {"train.backend", Kind::text, "auto", "auto|gloo|nccl", execution},
     {"train.dist_timeout_s", Kind::integer, "600", "", operational},
+    {"train.max_bad_steps", Kind::integer, "20", "", operational},
     {"train.log_every", Kind::integer, "10", "", operational},
     {"eval.every", Kind::integer, "0", "", operational},
     {"eval.sets", Kind::list, "[val_200]", "", operational},

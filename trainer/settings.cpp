@@ -84,6 +84,8 @@ RunSettings run_settings(const RunConfig& c) {
   t.backend = c.get_string("train.backend");
   t.dist_timeout_s = static_cast<int>(c.get_int("train.dist_timeout_s"));
   if (t.dist_timeout_s <= 0) throw Error("train.dist_timeout_s must be positive");
+  t.max_bad_steps = static_cast<int>(c.get_int("train.max_bad_steps"));
+  if (t.max_bad_steps < 1) throw Error("train.max_bad_steps must be at least 1");
 
   EvalSettings& e = s.eval;
   e.every = c.get_int("eval.every");

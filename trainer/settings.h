@@ -37,6 +37,7 @@ struct TrainSettings {
   int threads = 0;     // 0: one per core (shared by the ranks on one machine)
   std::string backend = "auto";  // of a run on several processes: gloo | nccl | auto (NCCL on CUDA, else Gloo)
   int dist_timeout_s = 600;      // a rank that fails or hangs stops the others after this long
+  int max_bad_steps = 20;        // steps in a row with a non-finite loss or gradient (each skipped) before the run stops
 };
 
 struct EvalSettings {

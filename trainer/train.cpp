@@ -187,6 +187,7 @@ void announce_run(const std::string& run_dir, const std::string& resolved, const
 
 struct StepResult {
   double loss, grad_norm, allreduce_seconds;  // the loss of this rank's share of the global batch
+  bool updated;                               // false: a non-finite loss or gradient, and the update skipped
 };
 
 // On several ranks each computes the gradient of its share of the global batch; averaged over the ranks, it is the
@@ -200,9 +201,12 @@ StepResult train_step(DensityTransformer& model, torch::optim::Optimizer& optimi
   optimizer.zero_grad();
   loss.backward();
   const double allreduce = group.average_gradients(model->parameters());
+  // The norm of the averaged gradient is the same on every rank, so every rank skips or steps alike.
   const double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
-  optimizer.step();
-  return {loss.item<double>(), grad_norm, allreduce};
+  const double value = loss.item<double>();
+  const bool finite = std::isfinite(grad_norm);  // a rank's non-finite loss makes the averaged gradient non-finite too
+  if (finite) optimizer.step();
+  return {value, grad_norm, allreduce, finite};
 }
 
 // ---- logs: a line every log_every steps and perf/* scalars, over the steps since the last line
@@ -215,6 +219,7 @@ class ThroughputWindow {
     seconds_ += step_seconds, wait_ += wait, tokens_ += tokens, flops_ += flops, loss_ += loss, allreduce_ += allreduce, ++steps_;
   }
   void report(EventWriter& events, int64_t step, int64_t steps, int64_t batch_size, double lr, int world) {
+    if (steps_ == 0) return;  // every step since the last line was skipped
     const double seq_s = steps_ * batch_size / seconds_, tok_s = tokens_ / seconds_;
     const double eta = (steps - step) * seconds_ / steps_;
     char ranks[64] = "";
@@ -357,6 +362,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   // ---- the steps
   const DensityLoss density_loss(data.codec, t.density_loss_power, t.crps_weight, device);
   const int64_t first_step = state.step;
+  int64_t bad_in_a_row = 0;
   ThroughputWindow window;
   auto wait_start = Clock::now();
   model->train();
@@ -373,15 +379,27 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
                                  stop_requested() ? 1.0 : 0.0});
     const double loss = sums[0] / group.world();
     stop = sums[3] > 0;
+    bad_in_a_row = step.updated ? 0 : bad_in_a_row + 1;
+    state.skipped_steps += step.updated ? 0 : 1;
 
     ++state.step;
     state.position += static_cast<uint64_t>(t.batch_size);
     const double step_seconds = seconds(Clock::now() - step_start) + wait;
     state.train_seconds += step_seconds;
-    window.add(step_seconds, wait, sums[1], sums[2], loss, step.allreduce_seconds);
-    events->scalar("train/loss", state.step, loss);
-    events->scalar("train/lr", state.step, lr);
-    events->scalar("train/grad_norm", state.step, step.grad_norm);
+    if (!step.updated) {
+      events->scalar("train/skipped_steps", state.step, static_cast<double>(state.skipped_steps));
+      std::fprintf(stderr, "step %lld: loss %g, gradient norm %g: update skipped (%lld in a row, %lld in all)\n",
+                   static_cast<long long>(state.step), loss, step.grad_norm, static_cast<long long>(bad_in_a_row),
+                   static_cast<long long>(state.skipped_steps));
+      if (bad_in_a_row >= t.max_bad_steps)
+        throw Error(run_dir + ": " + std::to_string(bad_in_a_row) + " steps in a row (up to step " + std::to_string(state.step) +
+                    ") had a non-finite loss or gradient (train.max_bad_steps); the last checkpoint holds the weights before them");
+    } else {
+      window.add(step_seconds, wait, sums[1], sums[2], loss, step.allreduce_seconds);
+      events->scalar("train/loss", state.step, loss);
+      events->scalar("train/lr", state.step, lr);
+      events->scalar("train/grad_norm", state.step, step.grad_norm);
+    }
 
     const bool last = state.step == t.steps;
     if (state.step % t.log_every == 0 || last) window.report(*events, state.step, t.steps, t.batch_size, lr, group.world());

@@ -135,9 +135,7 @@ WriterLock::WriterLock(const std::string& lock_file, const std::string& what) : 
       break;
     ::close(fd_);
   }
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const std::string who = "pid " + std::to_string(::getpid()) + " on " + host + ": " + this_command_line() + "\n";
+  const std::string who = "pid " + std::to_string(::getpid()) + " on " + host_name() + ": " + this_command_line() + "\n";
   // Without the note the lock holds all the same; only a second claim's message is poorer.
   [[maybe_unused]] const bool noted =
       ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, who.data(), who.size(), 0) == static_cast<ssize_t>(who.size());

@@ -44,13 +44,13 @@ std::string read_text_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-namespace {
-
 std::string host_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) return "host";
   return name;
 }
+
+namespace {
 
 // `<anything>.tmp-<host>-<pid>` written by a process of this host that is no longer alive: what a killed command
 // leaves behind. Processes of other hosts (a shared filesystem) are never judged.

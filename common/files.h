@@ -15,11 +15,15 @@ std::string read_text_file(const std::string& path, size_t max_bytes = static_ca
 // Writes text to `path` atomically (temp name + rename); gzip-compresses when path ends in ".gz".
 void write_text_file_atomic(const std::string& path, const std::string& text);
 
+// Removes (saying so) the temporary files and folders in `dir` of PendingFiles whose process, on this host, is gone.
+void remove_files_left_by_killed_writers(const std::string& dir);
+
+// This machine's name, as temporary files, locks and event files carry it.
+std::string host_name();
+
 // A temporary sibling of `final_path` (`<final>.tmp-<host>-<pid>`) that is renamed onto it by commit() and removed
 // otherwise, so an error part-way leaves nothing half-written behind. A process killed before either leaves it behind:
 // the next PendingFile in that folder removes it.
-// Removes (saying so) the temporary files and folders in `dir` of PendingFiles whose process, on this host, is gone.
-void remove_files_left_by_killed_writers(const std::string& dir);
 
 class PendingFile {
  public:

@@ -71,6 +71,18 @@ bool has_temporary(const std::string& dir) {
   return false;
 }
 
+// train/loss of every step a run's event files hold, failing the test for a step logged twice.
+std::map<int64_t, double> losses_logged_once(const std::string& run) {
+  std::map<int64_t, double> losses;
+  for (const auto& f : event_files(run))
+    for (const auto& p : read_event_file(f).scalars)
+      if (p.tag == "train/loss") {
+        EXPECT_EQ(losses.count(p.step), 0u) << run << ": step " << p.step << " logged twice";
+        losses[p.step] = p.value;
+      }
+  return losses;
+}
+
 TEST(DiskFull, AnImportThatDoesNotFitFailsInOneLineAndLeavesTheStoreAsItWas) {
   SmallDisk disk(200);
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): the disk-full tests do not run";
@@ -106,6 +118,31 @@ TEST(DiskFull, ACheckpointThatDoesNotFitKeepsThePreviousOneAndTheRunResumesWhenT
   const auto resumed = run_rhotrain("train --run-dir " + run + " --resume --steps 6");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(read_train_state(*latest_checkpoint(run)).step, 6);
+}
+
+TEST(DiskFull, AnEventLogThatDoesNotFitStopsTheRunAtTheLastCheckpointAndTheResumeLogsEveryStepOnce) {
+  SmallDisk disk(4096);
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): the disk-full tests do not run";
+  TempDir data;
+  ASSERT_EQ(run_rhotrain("synth --out " + data.file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
+  const std::string config = tiny_config(data.path(), data.file("s.h5")), run = disk.file("run");
+  ASSERT_EQ(run_rhotrain("train --config " + config + " --run-dir " + run + " --steps 3").exit_code, 0);
+  // Room for the config and the lock, not for the ~300 bytes a step logs over 2000 steps: the log fills the disk
+  // long before the next checkpoint is due.
+  disk.fill_leaving(24);
+  const auto r = run_rhotrain("train --run-dir " + run + " --resume --steps 2000 --set checkpoint.every=2000");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("rhotrain train: error: " + run + "/events.out.tfevents."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": cannot write the event file (No space left on device)\n"), std::string::npos) << r.err;
+  EXPECT_FALSE(has_temporary(run));
+  EXPECT_EQ(*latest_checkpoint(run), run + "/checkpoints/step-3");
+  fs::remove(disk.file("filler"));
+  const auto resumed = run_rhotrain("train --run-dir " + run + " --resume --steps 6 --set checkpoint.every=3");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto losses = losses_logged_once(run);
+  ASSERT_EQ(losses.size(), 6u);
+  EXPECT_EQ(losses.rbegin()->first, 6);
+  EXPECT_FALSE(read_run_scalars(run, [](const std::string&) { return true; }).truncated);
 }
 
 TEST(KilledWriters, TheirTemporaryFilesAreRemovedByTheNextCommandThatWritesThere) {
@@ -245,14 +282,7 @@ TEST(KilledWriters, ARunKilledTwentyTimesEndsExactlyAsAnUninterruptedOne) {
   ASSERT_EQ(last.exit_code, 0) << last.err;
   EXPECT_FALSE(has_temporary(killed));
 
-  std::map<int64_t, double> a, b;
-  for (const auto& [losses, run] : {std::pair{&a, straight}, std::pair{&b, killed}})
-    for (const auto& f : event_files(run))
-      for (const auto& p : read_event_file(f).scalars)
-        if (p.tag == "train/loss") {
-          EXPECT_EQ(losses->count(p.step), 0u) << run << ": step " << p.step << " logged twice";
-          (*losses)[p.step] = p.value;
-        }
+  const auto a = losses_logged_once(straight), b = losses_logged_once(killed);
   ASSERT_EQ(a.size(), 600u);
   EXPECT_EQ(a, b);
   EXPECT_EQ(nlohmann::json::parse(test::read_file(straight + "/eval/val_200/step-600.json"))["materials"],

@@ -60,9 +60,7 @@ EventWriter::EventWriter(const std::string& run_dir, const std::string& resume_f
     if (!file_) throw Error(path_ + ": cannot append to event file (" + std::strerror(errno) + ")");
     return;
   }
-  char host[256] = "localhost";
-  gethostname(host, sizeof host - 1);
-  name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host;
+  name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host_name();
   path_ = (fs::path(run_dir) / name_).string();
   file_ = std::fopen(path_.c_str(), "wb");
   if (!file_) throw Error(path_ + ": cannot create event file (" + std::strerror(errno) + ")");
@@ -84,9 +82,10 @@ void EventWriter::write_record(const std::string& data) {
   std::memcpy(header, &len, 8);  // little-endian hosts only, as TensorFlow itself assumes
   const uint32_t len_crc = masked_crc32c(header, 8), data_crc = masked_crc32c(data.data(), data.size());
   std::memcpy(header + 8, &len_crc, 4);
-  std::fwrite(header, 1, 12, file_);
-  std::fwrite(data.data(), 1, data.size(), file_);
-  std::fwrite(&data_crc, 1, 4, file_);
+  // A short write is a full disk or a lost mount: stop here, while errno still says which, rather than at the next flush.
+  if (std::fwrite(header, 1, 12, file_) != 12 || std::fwrite(data.data(), 1, data.size(), file_) != data.size() ||
+      std::fwrite(&data_crc, 1, 4, file_) != 4)
+    throw Error(path_ + ": cannot write the event file (" + std::strerror(errno) + ")");
 }
 
 void EventWriter::scalar(const std::string& tag, int64_t step, double value) {

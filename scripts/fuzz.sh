@@ -16,7 +16,7 @@ done
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DRHOTRAIN_FUZZ=ON -DRHOTRAIN_TESTS=OFF >/dev/null
 targets=(chgcar cube poscar config events state)
-cmake --build build-fuzz -j2 --target "${targets[@]/#/fuzz_}" -- --no-print-directory | grep -vE '^\[ *[0-9]+%\]' || true
+cmake --build build-fuzz -j2 --target "${targets[@]/#/fuzz_}" -- --no-print-directory | { grep -vE '^\[ *[0-9]+%\]' || true; }
 
 for t in "${targets[@]}"; do
   corpus="build-fuzz/corpus/$t" findings="build-fuzz/findings/$t"

@@ -2,7 +2,7 @@
 # The test suite under AddressSanitizer and UndefinedBehaviorSanitizer: builds with -DRHOTRAIN_SANITIZE=ON into
 # build-asan/ and runs ctest there. LibTorch, HDF5, protobuf and fontconfig are not instrumented; what they keep
 # until exit is suppressed by tests/sanitizers/lsan.supp, each line explained there.
-#   bash scripts/sanitize.sh [ctest arguments, e.g. -R Predict]   the whole suite (about 45 min on 2 cores)
+#   bash scripts/sanitize.sh [ctest arguments, e.g. -R Predict]   the whole suite (about 30 min on 2 cores)
 #   bash scripts/sanitize.sh --torch-free                        the suites without LibTorch (about 6 min; CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."

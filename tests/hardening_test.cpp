@@ -100,49 +100,51 @@ TEST(DiskFull, AnImportThatDoesNotFitFailsInOneLineAndLeavesTheStoreAsItWas) {
   EXPECT_EQ(info.err, "");
 }
 
-TEST(DiskFull, ACheckpointThatDoesNotFitKeepsThePreviousOneAndTheRunResumesWhenThereIsRoom) {
-  SmallDisk disk(4096);
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): the disk-full tests do not run";
-  TempDir data;
-  ASSERT_EQ(run_rhotrain("synth --out " + data.file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
-  const std::string config = tiny_config(data.path(), data.file("s.h5")), run = disk.file("run");
-  ASSERT_EQ(run_rhotrain("train --config " + config + " --run-dir " + run + " --steps 3").exit_code, 0);
-  disk.fill_leaving(60);  // room for the config and the log, not for a checkpoint
-  const auto r = run_rhotrain("train --run-dir " + run + " --resume --steps 6");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("rhotrain train: error: " + run + "/checkpoints/step-6/"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
-  EXPECT_FALSE(has_temporary(run));
-  EXPECT_EQ(*latest_checkpoint(run), run + "/checkpoints/step-3");
-  fs::remove(disk.file("filler"));
-  const auto resumed = run_rhotrain("train --run-dir " + run + " --resume --steps 6");
+// A run with a checkpoint at step 3 on a 4 MB tmpfs, its store elsewhere: what the disk-full tests of training fill.
+class DiskFullRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!disk_.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): the disk-full tests do not run";
+    ASSERT_EQ(run_rhotrain("synth --out " + data_.file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
+    const std::string config = tiny_config(data_.path(), data_.file("s.h5"));
+    ASSERT_EQ(run_rhotrain("train --config " + config + " --run-dir " + run_ + " --steps 3").exit_code, 0);
+  }
+  // The run stopped with one error naming `file...` and the full disk, left no temporary file and kept the step-3
+  // checkpoint; then the disk is given room again.
+  void expect_stopped_at_step_3(const test::RunResult& r, const std::string& file) {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("rhotrain train: error: " + run_ + "/" + file), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+    EXPECT_FALSE(has_temporary(run_));
+    EXPECT_EQ(*latest_checkpoint(run_), run_ + "/checkpoints/step-3");
+    fs::remove(disk_.file("filler"));
+  }
+  SmallDisk disk_{4096};
+  TempDir data_;
+  const std::string run_ = disk_.file("run");
+};
+
+TEST_F(DiskFullRun, ACheckpointThatDoesNotFitKeepsThePreviousOneAndTheRunResumesWhenThereIsRoom) {
+  disk_.fill_leaving(60);  // room for the config and the log, not for a checkpoint
+  expect_stopped_at_step_3(run_rhotrain("train --run-dir " + run_ + " --resume --steps 6"), "checkpoints/step-6/");
+  const auto resumed = run_rhotrain("train --run-dir " + run_ + " --resume --steps 6");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(read_train_state(*latest_checkpoint(run)).step, 6);
+  EXPECT_EQ(read_train_state(*latest_checkpoint(run_)).step, 6);
 }
 
-TEST(DiskFull, AnEventLogThatDoesNotFitStopsTheRunAtTheLastCheckpointAndTheResumeLogsEveryStepOnce) {
-  SmallDisk disk(4096);
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root): the disk-full tests do not run";
-  TempDir data;
-  ASSERT_EQ(run_rhotrain("synth --out " + data.file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
-  const std::string config = tiny_config(data.path(), data.file("s.h5")), run = disk.file("run");
-  ASSERT_EQ(run_rhotrain("train --config " + config + " --run-dir " + run + " --steps 3").exit_code, 0);
+TEST_F(DiskFullRun, AnEventLogThatDoesNotFitStopsTheRunAtTheLastCheckpointAndTheResumeLogsEveryStepOnce) {
   // Room for the config and the lock, not for the ~300 bytes a step logs over 2000 steps: the log fills the disk
   // long before the next checkpoint is due.
-  disk.fill_leaving(24);
-  const auto r = run_rhotrain("train --run-dir " + run + " --resume --steps 2000 --set checkpoint.every=2000");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("rhotrain train: error: " + run + "/events.out.tfevents."), std::string::npos) << r.err;
+  disk_.fill_leaving(24);
+  const auto r = run_rhotrain("train --run-dir " + run_ + " --resume --steps 2000 --set checkpoint.every=2000");
   EXPECT_NE(r.err.find(": cannot write the event file (No space left on device)\n"), std::string::npos) << r.err;
-  EXPECT_FALSE(has_temporary(run));
-  EXPECT_EQ(*latest_checkpoint(run), run + "/checkpoints/step-3");
-  fs::remove(disk.file("filler"));
-  const auto resumed = run_rhotrain("train --run-dir " + run + " --resume --steps 6 --set checkpoint.every=3");
+  expect_stopped_at_step_3(r, "events.out.tfevents.");
+  const auto resumed = run_rhotrain("train --run-dir " + run_ + " --resume --steps 6 --set checkpoint.every=3");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const auto losses = losses_logged_once(run);
+  const auto losses = losses_logged_once(run_);
   ASSERT_EQ(losses.size(), 6u);
   EXPECT_EQ(losses.rbegin()->first, 6);
-  EXPECT_FALSE(read_run_scalars(run, [](const std::string&) { return true; }).truncated);
+  EXPECT_FALSE(read_run_scalars(run_, [](const std::string&) { return true; }).truncated);
 }
 
 TEST(KilledWriters, TheirTemporaryFilesAreRemovedByTheNextCommandThatWritesThere) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -86,6 +87,9 @@ struct Distributed::Group {
 
 Distributed::Distributed(const Launch& launch, const std::string& backend, std::chrono::seconds timeout)
     : launch_(launch), backend_(backend), timeout_(timeout), group_(std::make_unique<Group>()) {
+  // A write to the socket of a rank that died raises SIGPIPE, which would end this rank at once and silently (torchrun
+  // reports exit code -13) instead of letting the collective fail with an error that names the dead rank.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     group_->store = connect_store(launch, !launch.agent_store && launch.rank == 0, timeout);
     group_->beat_store = connect_store(launch, false, timeout);

@@ -4,10 +4,12 @@
 # of fuzz/regressions/, data/fixtures/ and configs/. A finding (crash, uncaught exception that is not rhotrain::Error,
 # hang over 10 s, allocation over 512 MB) stops the script with its input in build-fuzz/findings/<target>/; copy it to
 # fuzz/regressions/<target>/ once fixed, where tests/fuzz_regression_test.cpp keeps checking it.
-#   bash scripts/fuzz.sh [SECONDS]
+#   bash scripts/fuzz.sh [SECONDS [TARGET...]]   (targets: chgcar cube poscar config events state; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
+targets=(chgcar cube poscar config events state)
+[ $# -gt 1 ] && targets=("${@:2}")
 bash scripts/install-deps.sh
 for p in clang libclang-rt-14-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -15,7 +17,6 @@ for p in clang libclang-rt-14-dev; do
 done
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DRHOTRAIN_FUZZ=ON -DRHOTRAIN_TESTS=OFF >/dev/null
-targets=(chgcar cube poscar config events state)
 cmake --build build-fuzz -j2 --target "${targets[@]/#/fuzz_}" -- --no-print-directory | { grep -vE '^\[ *[0-9]+%\]' || true; }
 
 for t in "${targets[@]}"; do

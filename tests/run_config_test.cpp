@@ -56,6 +56,10 @@ TEST(RunConfig, UnknownKeysAndWrongTypesNameTheFileAndKey) {
   test::write_file(dir.file("enum.yaml"), "data:\n  weighting: electron\n");
   EXPECT_NE(error_of([&] { RunConfig().merge_file(dir.file("enum.yaml")); }).find("must be one of uniform|electrons"),
             std::string::npos);
+  // Found by fuzzing: a YAML map as a key once escaped as yaml-cpp's "bad conversion", naming no file.
+  test::write_file(dir.file("mapkey.yaml"), "data:\n  ? {patch: 6}\n  : 1\n");
+  EXPECT_NE(error_of([&] { RunConfig().merge_file(dir.file("mapkey.yaml")); }).find("mapkey.yaml: line 2: a section or key name"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { RunConfig().set("train.batch_size=1.5", "--set"); }).find("expected an integer"), std::string::npos);
   EXPECT_NE(error_of([&] { RunConfig().set("nope.key=1", "--set"); }).find("unknown config key 'nope.key'"), std::string::npos);
 }

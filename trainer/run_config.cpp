@@ -154,6 +154,13 @@ std::string canonical(const KeySpec& s, const YAML::Node& node, const std::strin
   return "";
 }
 
+// A section or key name: YAML also allows a list or a map as a key ("? [a]: 1"), which a config never means.
+std::string key_name(const YAML::Node& key, const std::string& path) {
+  if (!key.IsScalar())
+    throw Error(path + ": line " + std::to_string(key.Mark().line + 1) + ": a section or key name must be a plain word");
+  return key.Scalar();
+}
+
 }  // namespace
 
 RunConfig::RunConfig() {
@@ -197,10 +204,10 @@ void RunConfig::merge_file(const std::string& path) {
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(path + ": a config is a map of sections (data, model, train, eval, checkpoint)");
   for (const auto& section : root) {
-    const std::string name = section.first.as<std::string>();
+    const std::string name = key_name(section.first, path);
     if (!section.second.IsMap()) throw Error(path + ": section '" + name + "' must be a map of keys");
     for (const auto& kv : section.second) {
-      const std::string key = name + "." + kv.first.as<std::string>();
+      const std::string key = name + "." + key_name(kv.first, path);
       const KeySpec* s = nullptr;
       for (const auto& k : kSchema)
         if (key == k.key) s = &k;

@@ -1,26 +1,50 @@
 #include "trainer/train_state.h"
 
 #include <filesystem>
+#include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/json_file.h"
 
 namespace rhotrain {
+namespace {
+
+// A count of the state: a JSON integer that fits T. nlohmann would turn 3e22 into an int64 with undefined behaviour
+// and 2.5 into 2 silently (found by fuzz_state).
+template <typename T>
+T count_field(const nlohmann::json& j, const char* key, const std::string& path, std::optional<T> absent = std::nullopt) {
+  if (absent && !j.contains(key)) return *absent;
+  const nlohmann::json& v = j.at(key);
+  uint64_t value = 0;
+  bool whole = true;
+  if (v.is_number_unsigned())
+    value = v.get<uint64_t>();
+  else if (v.is_number_integer() && v.get<int64_t>() >= 0)
+    value = static_cast<uint64_t>(v.get<int64_t>());
+  else
+    whole = false;
+  if (!whole || value > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+    throw Error(path + ": not a training state (" + key + " is " + v.dump() + ", not a count)");
+  return static_cast<T>(value);
+}
+
+}  // namespace
 
 TrainState read_train_state(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "state.json").string();
   const nlohmann::json j = read_json_file(path);
   TrainState s;
   try {
-    s.step = j.at("step");
-    s.position = j.at("position");
-    s.epoch_size = j.at("epoch_size");
+    s.step = count_field<int64_t>(j, "step", path);
+    s.position = count_field<uint64_t>(j, "position", path);
+    s.epoch_size = count_field<uint64_t>(j, "epoch_size", path);
     s.events_file = j.at("events_file");
-    s.events_bytes = j.at("events_bytes");
+    s.events_bytes = count_field<uint64_t>(j, "events_bytes", path);
     s.train_seconds = j.at("train_seconds");
-    s.world_size = j.value("world_size", 1);
-    s.skipped_steps = j.value("skipped_steps", int64_t{0});
+    s.world_size = count_field<int>(j, "world_size", path, 1);
+    s.skipped_steps = count_field<int64_t>(j, "skipped_steps", path, int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not a training state (" + e.what() + ")");
   }

@@ -24,7 +24,6 @@ std::string host_name();
 // A temporary sibling of `final_path` (`<final>.tmp-<host>-<pid>`) that is renamed onto it by commit() and removed
 // otherwise, so an error part-way leaves nothing half-written behind. A process killed before either leaves it behind:
 // the next PendingFile in that folder removes it.
-
 class PendingFile {
  public:
   explicit PendingFile(std::string final_path);

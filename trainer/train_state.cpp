@@ -48,8 +48,8 @@ TrainState read_train_state(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not a training state (" + e.what() + ")");
   }
-  if (s.step < 0 || s.world_size < 1 || s.skipped_steps < 0 || !(s.train_seconds >= 0))
-    throw Error(path + ": not a training state (a negative step, world size, count or time)");
+  if (s.world_size < 1 || !(s.train_seconds >= 0))
+    throw Error(path + ": not a training state (a world size below 1 or a negative time)");
   return s;
 }
 

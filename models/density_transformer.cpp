@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/elements.h"
+#include "models/torch_compat.h"
 #include "sampler/v3_layout.h"
 
 namespace rhotrain {
@@ -15,7 +16,63 @@ namespace {
 // needs hundreds of steps before its distributions over the bins can be sharp (README, "The model").
 constexpr double kLogitScale = 8.0;
 
+// Fused attention takes no additive mask (one would be an L×L tensor per head: 1.5 GB a sequence at P=19, 16 heads).
+// Extra head dimensions carry what the explicit path adds to the logits instead: the query of density slot i holds
+// its geometry bias to atom a in column a, which meets a one in column a of atom a's species-token key; and every
+// query holds a one that meets −10⁴ in the keys of padding tokens. Then q'·k' = q·k/√d + bias − 10⁴·[padding key].
+constexpr double kPaddingPenalty = 1e4;
+
+// The columns' count: the atoms, the padding column, and zeros up to a multiple of 8 with the head dimension (flash
+// attention's granularity).
+int64_t extra_columns(int64_t atoms, int64_t head_dim, bool padding_column) {
+  const int64_t e = atoms + (padding_column ? 1 : 0);
+  return e + (8 - (head_dim + e) % 8) % 8;
+}
+
+// Key columns [B, 1, L, E] of sequences `tokens` [B, L] whose first `atoms` species tokens carry a bias; with
+// padding_column, the padding penalty in column `atoms`.
+torch::Tensor fused_key_columns(const torch::Tensor& tokens, int64_t atoms, int64_t E, bool padding_column) {
+  const int64_t B = tokens.size(0), L = tokens.size(1);
+  auto cols = torch::zeros({B, L, E}, torch::dtype(torch::kFloat32).device(tokens.device()));
+  if (atoms > 0) cols.narrow(1, v3::kSpeciesIndex, atoms).narrow(2, 0, atoms).copy_(torch::eye(atoms, cols.options()));
+  if (padding_column) cols.select(2, atoms).copy_((tokens == v3::PAD).to(torch::kFloat32) * -kPaddingPenalty);
+  return cols.unsqueeze(1);
+}
+
+// Query columns [B, H, n, E]: rows `slots` [B, V] get bias [B, H, V, atoms] (when defined); with padding_column,
+// a one in column `atoms` of every row.
+torch::Tensor fused_query_columns(int64_t B, int64_t H, int64_t n, int64_t E, int64_t atoms, bool padding_column,
+                                  const torch::Tensor& slots, const torch::Tensor& bias, const torch::TensorOptions& options) {
+  auto cols = torch::zeros({B, H, n, E}, options);
+  if (padding_column) cols.select(3, atoms).fill_(1.0);
+  if (!bias.defined()) return cols;
+  const int64_t V = slots.size(1);
+  auto rows = torch::cat({bias.to(options.dtype()), cols.narrow(2, 0, 1).narrow(3, atoms, E - atoms).expand({B, H, V, E - atoms})}, -1);
+  auto i64 = torch::dtype(torch::kInt64).device(slots.device());
+  return cols.index_put({torch::arange(B, i64).view({B, 1, 1}), torch::arange(H, i64).view({1, H, 1}), slots.view({B, 1, V})}, rows);
+}
+
+// Attention of queries q [B, H, n, d] over keys k and values v [B, H, m, d], with extra query and key columns
+// (undefined: none) appended, through scaled_dot_product_attention in the values' dtype (bf16 under autocast).
+torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                              const torch::Tensor& query_extra, const torch::Tensor& key_extra, bool causal) {
+  const auto dtype = v.scalar_type();
+  const int64_t d = q.size(-1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  if (!query_extra.defined()) return scaled_dot_product_attention(q.to(dtype), k.to(dtype), v, causal, scale);
+  const int64_t E = query_extra.size(-1);
+  auto qq = torch::cat({(q * scale).to(dtype), query_extra.to(dtype)}, -1);
+  auto kk = torch::cat({k.to(dtype), key_extra.expand({k.size(0), k.size(1), k.size(2), E}).to(dtype)}, -1);
+  auto vv = torch::cat({v, torch::zeros({v.size(0), v.size(1), v.size(2), E}, v.options())}, -1);
+  return scaled_dot_product_attention(qq, kk, vv, causal, 1.0).narrow(-1, 0, d);
+}
+
 }  // namespace
+
+std::unique_ptr<AutocastScope> DensityTransformerImpl::autocast(const torch::Device& device) const {
+  if (!exec_.bf16) return nullptr;
+  return std::make_unique<AutocastScope>(device.type(), torch::kBFloat16);
+}
 
 // The order in which weights are created and initialised fixes the random stream under a seed: keep it.
 DensityTransformerImpl::DensityTransformerImpl(const ModelConfig& c) : cfg_(c) {
@@ -125,44 +182,55 @@ torch::Tensor DensityTransformerImpl::logits(const torch::Tensor& hidden) {
 
 torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& sequence, const torch::Tensor& dens_start,
                                               const torch::Tensor& hidden) {
+  const auto reduced_precision = autocast(sequence.device());
   Inputs in = prepare(sequence, dens_start, hidden);
   const auto& tokens = in.tokens;
   const auto dev = tokens.device();
   const int64_t B = tokens.size(0), L = tokens.size(1), V = static_cast<int64_t>(std::pow(cfg_.patch, 3)), H = cfg_.heads;
+  const int64_t N = cfg_.geometry_bias ? in.distance.size(2) : 0;
   auto i64 = torch::dtype(torch::kInt64).device(dev);
-
-  // The additive mask: padding keys; future keys for the causal objective.
-  auto neg_inf = -std::numeric_limits<float>::infinity();
-  auto mask = torch::zeros({B, 1, 1, L}, torch::dtype(torch::kFloat32).device(dev))
-                  .masked_fill((tokens == v3::PAD).view({B, 1, 1, L}), neg_inf);
-  if (cfg_.causal)
-    mask = mask + torch::full({L, L}, neg_inf, torch::dtype(torch::kFloat32).device(dev)).triu(1).view({1, 1, L, L});
-  // Where each (head, slot, atom) bias lands in the flattened [B, H, L, L] scores: row = the density slot,
-  // column = the atom's species token. Only these B·H·P³·N entries are touched, never a full L×L plane.
-  torch::Tensor bias_index;
-  if (cfg_.geometry_bias) {
-    const int64_t N = in.distance.size(2);
-    auto cols = v3::kSpeciesIndex + torch::arange(N, i64);
-    auto rows = (torch::arange(B, i64).view({B, 1, 1, 1}) * H + torch::arange(H, i64).view({1, H, 1, 1})) * L +
-                in.slots.view({B, 1, V, 1});
-    bias_index = (rows * L + cols.view({1, 1, 1, N})).reshape(-1);
-  }
+  auto bias = [&](size_t l) { return cfg_.geometry_bias ? block(l).slot_bias(in.rbf, in.distance, in.atom_valid) : torch::Tensor(); };
 
   auto x = in.x;
-  for (size_t l = 0; l < blocks->size(); ++l) {
-    auto [q, k, v] = block(l).attention_inputs(x, in.cos, in.sin);
-    auto scores = attention_scores(q, k).add_(mask);
-    if (cfg_.geometry_bias)
-      scores.view({-1}).index_put_({bias_index}, block(l).slot_bias(in.rbf, in.distance, in.atom_valid).reshape({-1}),
-                                   /*accumulate=*/true);
-    x = block(l).finish(x, scores, v);
+  if (exec_.fused_attention) {
+    const int64_t E = extra_columns(N, cfg_.d_model / H, /*padding_column=*/true);
+    const auto key_extra = fused_key_columns(tokens, N, E, true);
+    for (size_t l = 0; l < blocks->size(); ++l) {
+      auto [q, k, v] = block(l).attention_inputs(x, in.cos, in.sin);
+      auto query_extra = fused_query_columns(B, H, L, E, N, true, in.slots, bias(l), torch::dtype(torch::kFloat32).device(dev));
+      x = block(l).finish(x, fused_attention(q, k, v, query_extra, key_extra, cfg_.causal));
+    }
+  } else {
+    // The additive mask: padding keys; future keys for the causal objective.
+    auto neg_inf = -std::numeric_limits<float>::infinity();
+    auto mask = torch::zeros({B, 1, 1, L}, torch::dtype(torch::kFloat32).device(dev))
+                    .masked_fill((tokens == v3::PAD).view({B, 1, 1, L}), neg_inf);
+    if (cfg_.causal)
+      mask = mask + torch::full({L, L}, neg_inf, torch::dtype(torch::kFloat32).device(dev)).triu(1).view({1, 1, L, L});
+    // Where each (head, slot, atom) bias lands in the flattened [B, H, L, L] scores: row = the density slot,
+    // column = the atom's species token. Only these B·H·P³·N entries are touched, never a full L×L plane.
+    torch::Tensor bias_index;
+    if (cfg_.geometry_bias) {
+      auto cols = v3::kSpeciesIndex + torch::arange(N, i64);
+      auto rows = (torch::arange(B, i64).view({B, 1, 1, 1}) * H + torch::arange(H, i64).view({1, H, 1, 1})) * L +
+                  in.slots.view({B, 1, V, 1});
+      bias_index = (rows * L + cols.view({1, 1, 1, N})).reshape(-1);
+    }
+    for (size_t l = 0; l < blocks->size(); ++l) {
+      auto [q, k, v] = block(l).attention_inputs(x, in.cos, in.sin);
+      auto scores = attention_scores(q, k).add_(mask);
+      if (cfg_.geometry_bias)
+        scores.view({-1}).index_put_({bias_index}, bias(l).reshape({-1}).to(scores.scalar_type()), /*accumulate=*/true);
+      x = block(l).finish(x, torch::matmul(torch::softmax(scores, -1), v));
+    }
   }
   auto read = cfg_.causal ? in.slots - 1 : in.slots;
-  return logits(x.index({in.batch_idx, read}));
+  return logits(x.index({in.batch_idx, read})).to(torch::kFloat32);
 }
 
 torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache) {
   TORCH_CHECK(cfg_.causal, "free-running decoding is for causal models");
+  const auto reduced_precision = autocast(tokens.device());
   const int64_t B = tokens.size(0);
   Inputs in = prepare(tokens, torch::full({B}, dens_start, torch::dtype(torch::kInt64).device(tokens.device())), {});
   cache = DecodeCache{};
@@ -175,27 +243,42 @@ torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens
     auto [q, k, v] = block(l).attention_inputs(x, in.cos.narrow(2, 0, n), in.sin.narrow(2, 0, n));
     cache.keys.push_back(k), cache.values.push_back(v);
     if (cfg_.geometry_bias) cache.slot_bias.push_back(block(l).slot_bias(in.rbf, in.distance, in.atom_valid));
-    x = block(l).finish(x, attention_scores(q, k) + causal, v);
+    // The prefix holds no density slot, so no geometry bias, and no padding: one decoded batch has one length.
+    x = block(l).finish(x, exec_.fused_attention ? fused_attention(q, k, v, {}, {}, /*causal=*/true)
+                                                 : torch::matmul(torch::softmax(attention_scores(q, k) + causal, -1), v));
   }
-  return logits(x.select(1, n - 1));
+  return logits(x.select(1, n - 1)).to(torch::kFloat32);
 }
 
 torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, DecodeCache& cache) {
+  const auto reduced_precision = autocast(token.device());
   const int64_t t = cache.next_slot++, pos = cache.dens_start + 1 + t;
   TORCH_CHECK(t + 1 < cache.slot_input.size(1), "decode_next: every density slot is already decoded");
   auto x = (embed_tokens(token) + cache.slot_input.select(1, t)).unsqueeze(1);  // [B, 1, d]
+  const int64_t B = x.size(0), H = cfg_.heads, N = cfg_.geometry_bias ? cache.slot_bias[0].size(3) : 0;
+  const int64_t E = extra_columns(N, cfg_.d_model / H, /*padding_column=*/false);
+  torch::Tensor key_extra;  // the same one-hot atom columns at every step; the keys grow by one row
+  if (exec_.fused_attention && N > 0) key_extra = fused_key_columns(torch::zeros({1, pos + 1}, token.options()), N, E, false);
   for (size_t l = 0; l < blocks->size(); ++l) {
     auto [q, k, v] = block(l).attention_inputs(x, cache.cos.narrow(2, pos, 1), cache.sin.narrow(2, pos, 1));
     cache.keys[l] = torch::cat({cache.keys[l], k}, 2);
     cache.values[l] = torch::cat({cache.values[l], v}, 2);
-    auto scores = attention_scores(q, cache.keys[l]);  // [B, H, 1, pos + 1]
-    if (cfg_.geometry_bias) {
-      const int64_t N = cache.slot_bias[l].size(3);
-      scores.narrow(-1, v3::kSpeciesIndex, N).add_(cache.slot_bias[l].select(2, t).unsqueeze(2));
+    // The one query is the newest position: every cached key is in its past.
+    if (exec_.fused_attention) {
+      torch::Tensor query_extra;
+      if (N > 0) {
+        query_extra = torch::zeros({B, H, 1, E}, torch::dtype(torch::kFloat32).device(x.device()));
+        query_extra.narrow(3, 0, N).copy_(cache.slot_bias[l].select(2, t).unsqueeze(2));
+      }
+      x = block(l).finish(x, fused_attention(q, cache.keys[l], cache.values[l], query_extra, key_extra, /*causal=*/false));
+      continue;
     }
-    x = block(l).finish(x, scores, cache.values[l]);
+    auto scores = attention_scores(q, cache.keys[l]);  // [B, H, 1, pos + 1]
+    if (cfg_.geometry_bias)
+      scores.narrow(-1, v3::kSpeciesIndex, N).add_(cache.slot_bias[l].select(2, t).unsqueeze(2).to(scores.scalar_type()));
+    x = block(l).finish(x, torch::matmul(torch::softmax(scores, -1), cache.values[l]));
   }
-  return logits(x.select(1, 0));
+  return logits(x.select(1, 0)).to(torch::kFloat32);
 }
 
 double DensityTransformerImpl::forward_flops(int64_t length) const {

@@ -11,6 +11,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <vector>
 
 #include "models/geometry.h"
@@ -18,6 +19,8 @@
 #include "models/transformer_block.h"
 
 namespace rhotrain {
+
+class AutocastScope;
 
 class DensityTransformerImpl : public torch::nn::Module {
  public:
@@ -41,6 +44,10 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache);
   torch::Tensor decode_next(const torch::Tensor& token, DecodeCache& cache);
 
+  // How forward and decoding run (model_config.h); logits come back in fp32 either way.
+  void set_execution(const ModelExecution& e) { exec_ = e; }
+  const ModelExecution& execution() const { return exec_; }
+
   const ModelConfig& config() const { return cfg_; }
   // Forward multiply-adds × 2 of the stack and the head for one sequence of `length` tokens (for the FLOP/s
   // report; the geometry message depends on the species count and is left out, so the figure is a floor).
@@ -58,8 +65,11 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::Tensor geometry_message(const torch::Tensor& x, const TokenGeometry& g);
   torch::Tensor logits(const torch::Tensor& hidden);
   TransformerBlockImpl& block(size_t i) { return *blocks[i]->as<TransformerBlockImpl>(); }
+  // Null unless exec_ asks for bf16.
+  std::unique_ptr<AutocastScope> autocast(const torch::Device& device) const;
 
   ModelConfig cfg_;
+  ModelExecution exec_;
   torch::nn::Embedding embed{nullptr};
   // Species tokens also carry their place in the periodic table (fixed features, learned map), so what
   // is learned about one element carries over to its neighbours; other tokens have zero features.

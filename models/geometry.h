@@ -34,6 +34,9 @@ struct SpeciesHistogram {
   at::Tensor first_atom;  // [B, S] int64: the first atom of each species, species in order of first appearance
   at::Tensor valid;       // [B, S] bool
 };
+// On the CPU one fused loop; on an accelerator species_radial_histogram_by_tensor_ops, so nothing leaves the device.
 SpeciesHistogram species_radial_histogram(const TokenGeometry& g, double cutoff, int bins);
+// The same histogram from tensor operations on the geometry's own device (equal to the loop's within float rounding).
+SpeciesHistogram species_radial_histogram_by_tensor_ops(const TokenGeometry& g, double cutoff, int bins);
 
 }  // namespace rhotrain

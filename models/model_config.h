@@ -24,6 +24,13 @@ struct ModelConfig {
   bool causal = false;   // objective: causal (next token) or masked (bidirectional)
 };
 
+// How a model runs, apart from its shape and weights: attention through one fused kernel (models/torch_compat.h) or
+// explicit logits, and autocast to bf16 on the input's device (fp32 weights and optimizer state either way).
+struct ModelExecution {
+  bool fused_attention = false;
+  bool bf16 = false;
+};
+
 // Fills d_model, layers, heads, kv_heads, ffn (and geometry_bias for tiny) from a preset name.
 // Throws Error for an unknown name.
 void apply_model_preset(const std::string& name, ModelConfig& c);

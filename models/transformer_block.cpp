@@ -74,8 +74,8 @@ std::array<torch::Tensor, 3> TransformerBlockImpl::attention_inputs(const torch:
   return {queries, keys, values};
 }
 
-torch::Tensor TransformerBlockImpl::finish(const torch::Tensor& x, const torch::Tensor& scores, const torch::Tensor& values) {
-  auto attn = torch::matmul(torch::softmax(scores, -1), values).transpose(1, 2).reshape({x.size(0), x.size(1), d_model_});
+torch::Tensor TransformerBlockImpl::finish(const torch::Tensor& x, const torch::Tensor& attention) {
+  auto attn = attention.transpose(1, 2).reshape({x.size(0), x.size(1), d_model_});
   auto y = x + o->forward(attn);
   auto m = rms_norm(y, norm2);
   return y + down->forward(torch::silu(gate->forward(m)) * up->forward(m));

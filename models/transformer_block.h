@@ -16,8 +16,9 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight);
 // Attention logits q·kᵀ/√d_head [B, H, n_q, n_k].
 torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k);
 
-// The block's two halves are separate calls because the caller owns the attention logits: it adds the padding
-// or causal mask and the geometry bias between them, and the KV-cached decoder attends over cached keys.
+// The block's two halves are separate calls because the caller owns the attention: it adds the padding or causal
+// mask and the geometry bias to explicit logits or folds them into a fused kernel's inputs, and the KV-cached decoder
+// attends over cached keys.
 class TransformerBlockImpl : public torch::nn::Module {
  public:
   explicit TransformerBlockImpl(const ModelConfig& c);
@@ -25,8 +26,9 @@ class TransformerBlockImpl : public torch::nn::Module {
   // Queries, keys and values of rows x [B, n, d] at rotary rows cos/sin [1, 1, n, d_head/2], each
   // [B, heads, n, d_head] (grouped keys and values repeated to every head).
   std::array<torch::Tensor, 3> attention_inputs(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
-  // Softmax(scores)·v through the output projection onto the residual x, then the MLP onto the residual.
-  torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& scores, const torch::Tensor& v);
+  // The attention output [B, heads, n, d_head] through the output projection onto the residual x, then the MLP
+  // onto the residual.
+  torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& attention);
   // Geometry bias [B, heads, P³, N] from radial basis functions rbf [B, P³, N, K] of the slot–atom distances
   // [B, P³, N]; zero for atoms past each sequence's last (atom_valid [B, N]).
   torch::Tensor slot_bias(const torch::Tensor& rbf, const torch::Tensor& distance, const torch::Tensor& atom_valid);

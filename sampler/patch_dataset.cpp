@@ -32,6 +32,10 @@ PatchBatch PatchDataset::get_batch(std::vector<uint64_t> positions) {
     batch.material[r] = static_cast<int64_t>(entries[r].material);
   }
   batch.positions = std::move(positions);
+  if (pin_memory_) {
+    batch.tokens = batch.tokens.pin_memory(), batch.density_bins = batch.density_bins.pin_memory();
+    batch.loss_weight = batch.loss_weight.pin_memory(), batch.dens_start = batch.dens_start.pin_memory();
+  }
   return batch;
 }
 

@@ -28,9 +28,11 @@ struct PatchBatch {
 class PatchDataset : public torch::data::datasets::BatchDataset<PatchDataset, PatchBatch, std::vector<uint64_t>> {
  public:
   // Shared state: DataLoader workers each copy the Dataset, and the copies share source, tokenizer and stream.
+  // pin_memory (for a CUDA run): the workers put what the step copies to the device in page-locked memory, so the copy
+  // can run asynchronously.
   PatchDataset(std::shared_ptr<const PatchSource> source, std::shared_ptr<const V3Tokenizer> tokenizer,
-               std::shared_ptr<const PatchStream> stream)
-      : source_(std::move(source)), tokenizer_(std::move(tokenizer)), stream_(std::move(stream)) {}
+               std::shared_ptr<const PatchStream> stream, bool pin_memory = false)
+      : source_(std::move(source)), tokenizer_(std::move(tokenizer)), stream_(std::move(stream)), pin_memory_(pin_memory) {}
 
   PatchBatch get_batch(std::vector<uint64_t> positions) override;
   torch::optional<size_t> size() const override { return torch::nullopt; }  // endless
@@ -39,6 +41,7 @@ class PatchDataset : public torch::data::datasets::BatchDataset<PatchDataset, Pa
   std::shared_ptr<const PatchSource> source_;
   std::shared_ptr<const V3Tokenizer> tokenizer_;
   std::shared_ptr<const PatchStream> stream_;
+  bool pin_memory_;
 };
 
 // Global batch s covers stream positions [start + s·B, start + (s+1)·B); rank r takes the r-th of

@@ -17,6 +17,7 @@
 #include "trainer/checkpoint.h"
 #include "trainer/evaluator.h"
 #include "trainer/events.h"
+#include "models/torch_compat.h"
 #include "trainer/run_config.h"
 #include "trainer/settings.h"
 
@@ -150,6 +151,29 @@ TEST_F(Train, BadInputLeavesNoRunDirectory) {
   const auto r = run_rhotrain("train " + cases.back().args + " --run-dir " + run);
   EXPECT_NE(r.err.find("codec has 64 bins but data.codec_bins is 16"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(run));
+}
+
+// train.precision and train.attention choose how the model runs and the run line says which; bf16 trains on the CPU
+// too. Fused attention needs LibTorch 2.1, and a LibTorch without it refuses the key before writing anything.
+TEST_F(Train, PrecisionAndAttentionAreChosenAnnouncedAndRefusedWhereUnavailable) {
+  TempDir runs;
+  const auto bf16 = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("bf16") +
+                                 " --set train.precision=bf16 --set train.attention=explicit --steps 3");
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.err;
+  EXPECT_NE(bf16.err.find("bf16, explicit attention (LibTorch " + torch_version()), std::string::npos) << bf16.err;
+  for (const auto& [step, loss] : losses(runs.file("bf16"))) EXPECT_TRUE(std::isfinite(loss)) << "step " << step;
+
+  const auto fused = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("fused") + " --set train.attention=fused --steps 3");
+  if (fused_attention_available()) {
+    EXPECT_EQ(fused.exit_code, 0) << fused.err;
+    EXPECT_NE(fused.err.find("fp32, fused attention"), std::string::npos) << fused.err;
+  } else {
+    EXPECT_NE(fused.exit_code, 0);
+    EXPECT_NE(fused.err.find("train.attention=fused needs LibTorch 2.1 or newer; this is " + torch_version()), std::string::npos) << fused.err;
+    EXPECT_FALSE(fs::exists(runs.file("fused")));
+  }
+  const auto fp16 = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("fp16") + " --set train.precision=fp16");
+  EXPECT_NE(fp16.err.find("train.precision: must be one of auto|fp32|bf16, not 'fp16'"), std::string::npos) << fp16.err;
 }
 
 // A store on a read-only filesystem (a cluster's shared dataset): the codec cannot be cached beside it, so the run

@@ -8,6 +8,7 @@
 #include "metrics/tiling.h"
 #include "trainer/checkpoint.h"
 #include "trainer/density_decoder.h"
+#include "trainer/device.h"
 
 namespace rhotrain {
 namespace {
@@ -128,6 +129,9 @@ TrainedModel::TrainedModel(const std::string& run_dir, const std::string& step_n
       tokenizer(run.data.patch, read_checkpoint_codec(checkpoint), run.data.max_len),
       model(run.model.for_codec(tokenizer.codec().bins())) {
   load_model(checkpoint, model);
+  const auto device = pick_device(run.train.device);
+  model->to(device);
+  model->set_execution(model_execution(run.train.precision, run.train.attention, device));
   model->eval();
 }
 

@@ -22,7 +22,7 @@ std::vector<float> predict_density(const Material& m, const V3Tokenizer& tokeniz
                                    const EvalSettings& settings);
 
 // A run's checkpoint loaded for prediction: its resolved settings, tokenizer (with the run's codec) and weights, the
-// model in evaluation mode on the CPU.
+// model in evaluation mode on the run's train.device, with its precision and attention.
 struct TrainedModel {
   TrainedModel(const std::string& run_dir, const std::string& step);  // step: a number or "last"
   std::string checkpoint;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "models/torch_compat.h"
 
 namespace rhotrain {
 
@@ -21,6 +22,20 @@ c10::Device pick_device(const std::string& name) {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   return c10::Device(c10::kCPU);
+}
+
+ModelExecution model_execution(const std::string& precision, const std::string& attention, const c10::Device& device) {
+  if (attention == "fused" && !fused_attention_available())
+    throw Error("train.attention=fused needs LibTorch 2.1 or newer; this is " + torch_version() + " (use auto or explicit)");
+  ModelExecution e;
+  e.fused_attention = attention == "fused" || (attention == "auto" && fused_attention_available());
+  e.bf16 = precision == "bf16" || (precision == "auto" && device.is_cuda());
+  return e;
+}
+
+std::string describe(const ModelExecution& e) {
+  return std::string(e.bf16 ? "bf16" : "fp32") + ", " + (e.fused_attention ? "fused" : "explicit") + " attention (LibTorch " +
+         torch_version() + (torch_built_with_cuda() ? " with CUDA" : "") + ")";
 }
 
 void configure_threads(int64_t requested) {

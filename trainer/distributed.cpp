@@ -7,6 +7,7 @@
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,13 @@
 
 namespace rhotrain {
 namespace {
+
+// What Gloo and NCCL implement: c10d::ProcessGroup in LibTorch 1.13, c10d::Backend from 2.0 on.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveBackend = c10d::Backend;
+#else
+using CollectiveBackend = c10d::ProcessGroup;
+#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -77,7 +85,7 @@ c10::intrusive_ptr<c10d::Store> connect_store(const Launch& launch, bool server,
 
 struct Distributed::Group {
   c10::intrusive_ptr<c10d::Store> store, beat_store;  // the second for the heartbeat thread alone
-  c10::intrusive_ptr<c10d::ProcessGroup> ranks;
+  c10::intrusive_ptr<CollectiveBackend> ranks;
   // Every half second each rank publishes "<beat> <collectives entered> <step>": a rank that died or was stopped
   // stops beating, and one stuck in its own work beats without entering the collective the others wait in.
   std::atomic<int64_t> entered{0}, step{0};

@@ -63,6 +63,8 @@ const KeySpec kSchema[] = {
     {"train.device", Kind::text, "cpu", "cpu|cuda|auto", arm},
     {"train.threads", Kind::integer, "0", "", execution},
     {"train.backend", Kind::text, "auto", "auto|gloo|nccl", execution},
+    {"train.precision", Kind::text, "auto", "auto|fp32|bf16", execution},
+    {"train.attention", Kind::text, "auto", "auto|fused|explicit", execution},
     {"train.dist_timeout_s", Kind::integer, "600", "", operational},
     {"train.max_bad_steps", Kind::integer, "20", "", operational},
     {"train.log_every", Kind::integer, "10", "", operational},

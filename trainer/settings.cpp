@@ -82,6 +82,8 @@ RunSettings run_settings(const RunConfig& c) {
   t.device = c.get_string("train.device");
   t.threads = static_cast<int>(c.get_int("train.threads"));
   t.backend = c.get_string("train.backend");
+  t.precision = c.get_string("train.precision");
+  t.attention = c.get_string("train.attention");
   t.dist_timeout_s = static_cast<int>(c.get_int("train.dist_timeout_s"));
   if (t.dist_timeout_s <= 0) throw Error("train.dist_timeout_s must be positive");
   t.max_bad_steps = static_cast<int>(c.get_int("train.max_bad_steps"));

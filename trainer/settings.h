@@ -36,6 +36,8 @@ struct TrainSettings {
   std::string device;  // cpu | cuda | auto
   int threads = 0;     // 0: one per core (shared by the ranks on one machine)
   std::string backend = "auto";  // of a run on several processes: gloo | nccl | auto (NCCL on CUDA, else Gloo)
+  std::string precision = "auto";  // fp32 | bf16 (autocast, fp32 weights and optimizer) | auto (bf16 on CUDA, else fp32)
+  std::string attention = "auto";  // fused | explicit | auto (fused where LibTorch ≥ 2.1 has it, else explicit)
   int dist_timeout_s = 600;      // a rank that fails or hangs stops the others after this long
   int max_bad_steps = 20;        // steps in a row with a non-finite loss or gradient (each skipped) before the run stops
 };

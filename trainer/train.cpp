@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "models/density_transformer.h"
+#include "models/torch_compat.h"
 #include "sampler/patch_dataset.h"
 #include "sampler/training_set.h"
 #include "trainer/checkpoint.h"
@@ -169,13 +170,13 @@ void announce_run(const std::string& run_dir, const std::string& resolved, const
   std::fprintf(stderr,
                "run: %s | %zu training materials, weighting %s (%s), T = %zu patches/epoch | model %.2fM parameters "
                "(d=%d, layers %d, heads %d, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
-               "| device %s, %d threads%s\n",
+               "| device %s, %s, %d threads%s\n",
                run_dir.c_str(), data.set.ids.size(), s.data.plan.weighting.c_str(), weighting_mode_name(s.data.plan.mode),
                data.set.plan->epoch_size(), n_params / 1e6, m.d_model, m.layers, m.heads, m.geometry_bias ? "on" : "off",
                static_cast<long long>(t.steps), static_cast<long long>(t.batch_size),
                static_cast<unsigned long long>(total_sequences),
                static_cast<double>(total_sequences) / static_cast<double>(data.set.plan->epoch_size()), device.str().c_str(),
-               torch::get_num_threads(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
+               describe(model->execution()).c_str(), torch::get_num_threads(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
   if (resume_from) return;
   events.text("config", 0, "```\n" + resolved + "```");
   events.histogram("data/patches_per_material", 0, data.set.plan->expected_counts());
@@ -194,10 +195,12 @@ struct StepResult {
 // gradient of the global batch (every share has as many sequences), so clipping and the step are the same on all.
 StepResult train_step(DensityTransformer& model, torch::optim::Optimizer& optimizer, const DensityLoss& density_loss,
                       const PatchBatch& batch, uint64_t seed, double grad_clip, torch::Device device, Distributed& group) {
-  auto tokens = batch.tokens.to(device), dens_start = batch.dens_start.to(device), targets = batch.density_bins.to(device);
+  // From pinned memory on CUDA (PatchDataset), the copies overlap the host's work up to the first read of a result.
+  auto tokens = batch.tokens.to(device, /*non_blocking=*/true), dens_start = batch.dens_start.to(device, true);
+  auto targets = batch.density_bins.to(device, true);
   torch::Tensor hidden;  // masked objective: the slots to predict; the causal objective predicts every slot
-  if (!model->config().causal) hidden = training_mask(batch.positions, targets.size(1), seed).to(device);
-  auto loss = density_loss(model->forward(tokens, dens_start, hidden), targets, hidden, batch.loss_weight);
+  if (!model->config().causal) hidden = training_mask(batch.positions, targets.size(1), seed).to(device, true);
+  auto loss = density_loss(model->forward(tokens, dens_start, hidden), targets, hidden, batch.loss_weight.to(device, true));
   optimizer.zero_grad();
   loss.backward();
   const double allreduce = group.average_gradients(model->parameters());
@@ -218,15 +221,18 @@ class ThroughputWindow {
   void add(double step_seconds, double wait, double tokens, double flops, double loss, double allreduce) {
     seconds_ += step_seconds, wait_ += wait, tokens_ += tokens, flops_ += flops, loss_ += loss, allreduce_ += allreduce, ++steps_;
   }
-  void report(EventWriter& events, int64_t step, int64_t steps, int64_t batch_size, double lr, int world) {
+  void report(EventWriter& events, int64_t step, int64_t steps, int64_t batch_size, double lr, int world, torch::Device device) {
     if (steps_ == 0) return;  // every step since the last line was skipped
     const double seq_s = steps_ * batch_size / seconds_, tok_s = tokens_ / seconds_;
     const double eta = (steps - step) * seconds_ / steps_;
-    char ranks[64] = "";
+    char ranks[64] = "", memory[48] = "";
     if (world > 1) std::snprintf(ranks, sizeof ranks, " | %d ranks, all-reduce %.1f ms/step", world, 1e3 * allreduce_ / steps_);
-    std::fprintf(stderr, "step %lld/%lld | loss %.4f | lr %.2e | %.1f seq/s | %.0f tok/s | data wait %.1f%% | %.1f GFLOP/s%s | ETA %s\n",
+    const double peak_gib = device.is_cuda() ? static_cast<double>(cuda_peak_allocated_bytes(device.index())) / (1 << 30) : 0;
+    if (device.is_cuda()) std::snprintf(memory, sizeof memory, " | peak memory %.1f GiB", peak_gib);
+    std::fprintf(stderr, "step %lld/%lld | loss %.4f | lr %.2e | %.1f seq/s | %.0f tok/s | data wait %.1f%% | %.1f GFLOP/s%s%s | ETA %s\n",
                  static_cast<long long>(step), static_cast<long long>(steps), loss_ / steps_, lr, seq_s, tok_s,
-                 100 * wait_ / seconds_, flops_ / seconds_ / 1e9, ranks, human_time(eta).c_str());
+                 100 * wait_ / seconds_, flops_ / seconds_ / 1e9, memory, ranks, human_time(eta).c_str());
+    if (device.is_cuda()) events.scalar("perf/peak_memory_gib", step, peak_gib);
     events.scalar("perf/sequences_per_s", step, seq_s);
     events.scalar("perf/tokens_per_s", step, tok_s);
     events.scalar("perf/data_wait_share", step, wait_ / seconds_);
@@ -286,6 +292,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   const ModelConfig model_cfg = s.model.for_codec(data.codec.bins());
   DensityTransformer model(model_cfg);
   model->to(device);
+  model->set_execution(model_execution(t.precision, t.attention, device));
   torch::optim::AdamW optimizer(parameter_groups(model, t.weight_decay), torch::optim::AdamWOptions(t.lr));
   TrainState state;
   state.epoch_size = data.set.plan->epoch_size();
@@ -351,7 +358,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   // ---- the loader: this rank's share of each global batch of the stream, from the position the run stopped at
   const size_t local_batch = static_cast<size_t>(t.batch_size) / static_cast<size_t>(group.world());
   auto loader = torch::data::make_data_loader(
-      PatchDataset(data.set.source, data.tokenizer, stream),
+      PatchDataset(data.set.source, data.tokenizer, stream, /*pin_memory=*/device.is_cuda()),
       PlanSampler(static_cast<size_t>(t.batch_size), group.rank(), group.world(), state.position,
                   static_cast<uint64_t>(t.steps - state.step)),
       torch::data::DataLoaderOptions()
@@ -402,7 +409,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     }
 
     const bool last = state.step == t.steps;
-    if (state.step % t.log_every == 0 || last) window.report(*events, state.step, t.steps, t.batch_size, lr, group.world());
+    if (state.step % t.log_every == 0 || last) window.report(*events, state.step, t.steps, t.batch_size, lr, group.world(), device);
     if (s.eval.every > 0 && (state.step % s.eval.every == 0 || last)) evaluate();
     if (last || state.step % s.checkpoint.every == 0 || stop) checkpoint();
     if (stop && !last) {

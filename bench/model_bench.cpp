@@ -1,8 +1,9 @@
-// Where a tiny-model evaluation batch spends its time: 64 P=6 patches of one synthetic crystal (the shape
-// of an evaluator batch), through the geometry (decode + per-species periodic-image radial histogram) and the whole
-// forward pass. Patches/s on this machine's LibTorch threads; argument = the crystal's index in the
-// default generator (2000: 28 atoms, 7.8 × 5.2 × 5.5 Å; 2013: one atom, 3.9 × 4.0 × 5.8 Å; 2014: 37 atoms,
-// 10.6 × 9.1 × 11.8 Å). Run it as the binary runs: OPENBLAS_NUM_THREADS=1 build/bench/model_bench.
+// Where a tiny-model evaluation batch spends its time: 64 P=6 patches of one synthetic crystal (the shape of an
+// evaluator batch), through the geometry (decode + per-species periodic-image radial histogram, by the CPU loop and
+// by the tensor operations an accelerator uses) and the whole forward pass. Patches/s on this machine's LibTorch
+// threads; argument = the crystal's index in the default generator (2000: 28 atoms, 7.8 × 5.2 × 5.5 Å; 2013: one
+// atom, 3.9 × 4.0 × 5.8 Å; 2014: 37 atoms, 10.6 × 9.1 × 11.8 Å). Run it as the binary runs:
+// OPENBLAS_NUM_THREADS=1 build/bench/model_bench.
 #include <benchmark/benchmark.h>
 
 #include "materials/synthetic.h"
@@ -45,6 +46,17 @@ void BM_Geometry(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+// The same histogram by tensor operations, the path an accelerator takes (here on the CPU, for scale).
+void BM_GeometryByTensorOps(benchmark::State& state) {
+  const auto b = eval_batch(static_cast<size_t>(state.range(0)));
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    const auto g = decode_geometry(b.tokens, b.dens_start, kPatch);
+    benchmark::DoNotOptimize(species_radial_histogram_by_tensor_ops(g, 4.8, 48));
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
 void BM_TinyForward(benchmark::State& state) {
   const auto b = eval_batch(static_cast<size_t>(state.range(0)));
   ModelConfig c;
@@ -59,6 +71,7 @@ void BM_TinyForward(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Geometry)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GeometryByTensorOps)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TinyForward)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
 
 }  // namespace

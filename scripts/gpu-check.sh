@@ -3,7 +3,7 @@
 # machine's PyTorch LibTorch (scripts/gpu-build.sh, packages from scripts/gpu-deps.sh), the model tests on the device,
 # training throughput of the 30M and 200M presets at P=19 in fp32 and bf16 with fused and explicit attention, the
 # val_200 evaluation time, and a 200-step bf16 run of the tiny preset against fp32. Logs go to gpu-check/ and, when
-# $OUT names a folder, as one gpu-check-logs.tar.gz with table.txt into it; the table comes last. Stops starting new measurements after GPU_CHECK_BUDGET_S seconds (default 480).
+# $OUT names a folder, as one gpu-check-logs.tar.gz with table.txt into it; the table comes last. Stops starting new measurements after GPU_CHECK_BUDGET_S seconds (default 400).
 # GPU_CHECK_REHEARSE=1 walks the same steps on a CPU machine with build/rhotrain, the tiny preset and two steps a case
 # (no GPU tests, no evaluation), so the script itself is checked before a GPU's time is spent on it.
 set -uo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 COPY_TO=${OUT:-}
 OUT=gpu-check
 rm -rf "$OUT" && mkdir -p "$OUT"
-BUDGET=${GPU_CHECK_BUDGET_S:-480}
+BUDGET=${GPU_CHECK_BUDGET_S:-400}
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
 say() { echo "[gpu-check $(elapsed)s] $*" >&2; }
@@ -31,7 +31,7 @@ PEAK_TFLOPS=${PEAK_TFLOPS:-989.4}
 REHEARSE=${GPU_CHECK_REHEARSE:-0}
 TESTS_RC=skipped
 if [ "$REHEARSE" = 1 ]; then
-  BIN=build/rhotrain
+  BIN=${GPU_CHECK_REHEARSE_BIN:-build/rhotrain}  # a command line: a LibTorch 2.x binary may need its own loader
   REHEARSAL=(--set train.device=cpu --set model.preset=tiny)
   say "rehearsal on the CPU with $BIN"
 else
@@ -64,14 +64,14 @@ train_case() {
   if [ "$(elapsed)" -gt "$BUDGET" ]; then say "skipping $name: past the ${BUDGET}s budget"; return; fi
   say "train $name: $preset $precision $attention batch $batch, $steps steps"
   rm -rf "$run"
-  timeout 240 $BIN train --config "configs/gpu_$preset.yaml" --run-dir "$run" --steps "$steps" \
+  timeout 150 $BIN train --config "configs/gpu_$preset.yaml" --run-dir "$run" --steps "$steps" \
     --set "data.store=[$DATA]" --set train.precision="$precision" --set train.attention="$attention" \
     --set train.batch_size="$batch" --set train.warmup=2 --set train.log_every=$((steps / 2)) \
     --set 'eval.sets=[]' --set checkpoint.every=100000 --set data.workers=8 "${REHEARSAL[@]}" > "$OUT/train-$name.log" 2>&1
   local rc=$? line
   line=$(grep -E '^step [0-9]+/' "$OUT/train-$name.log" | tail -1)
   if [ $rc -ne 0 ] || [ -z "$line" ]; then
-    local why; why=$(grep -m1 -iE 'out of memory|error' "$OUT/train-$name.log" | cut -c1-80)
+    local why; why=$(grep -m1 -iE 'out of memory|error' "$OUT/train-$name.log" | sed 's/^rhotrain train: error: //' | cut -c1-90)
     printf '%s\t%s\t%s\t%s\t%s\tfailed (rc %s): %s\n' "$name" "$preset" "$precision" "$attention" "$batch" "$rc" "$why" >> "$RESULTS"
     return
   fi
@@ -135,12 +135,15 @@ eval_case 30M-bf16-fused maskgit:4
     echo "$(basename "$f" .seconds): val_200 in $(tail -1 "$f") s wall, $(grep -m1 -E '^eval val_200 step' "${f%.seconds}.log" | cut -c1-100); $(grep -m1 -E 'per-material mean' "${f%.seconds}.log" | tr -s ' ')"
   done
   if [ -f "$OUT/tiny-fp32.log" ] && [ -f "$OUT/tiny-bf16.log" ]; then
-    paste <(grep -oE '^step [0-9]+/200 \| loss [0-9.]+' "$OUT/tiny-fp32.log" | awk '{print $2, $5}') \
-          <(grep -oE '^step [0-9]+/200 \| loss [0-9.]+' "$OUT/tiny-bf16.log" | awk '{print $5}') |
-      awk '{ d = ($3 - $2) / $2; if (d < 0) d = -d; if (d > worst) worst = d; n++; last = $0 }
-           END { if (n) printf "tiny 200 steps, bf16 vs fp32 loss: %d points, largest relative gap %.2f%%, last (step fp32 bf16) %s\n", n, 100 * worst, last }'
+    for p in fp32 bf16; do
+      grep -oE '^step [0-9]+/200 \| loss [0-9.]+' "$OUT/tiny-$p.log" | awk '{ sub("/200", "", $2); print $2, $5 }' > "$OUT/tiny-$p.loss"
+    done
+    awk 'NR == FNR { fp32[$1] = $2; next } ($1 in fp32) { d = ($2 - fp32[$1]) / fp32[$1]; if (d < 0) d = -d
+           if (d > worst) worst = d; n++; last = $1 " " fp32[$1] " " $2 }
+           END { if (n) printf "tiny, bf16 vs fp32 loss at %d logged steps: largest relative gap %.2f%%; last (step fp32 bf16): %s\n", n, 100 * worst, last }' \
+      "$OUT/tiny-fp32.loss" "$OUT/tiny-bf16.loss"
   fi
-  echo "GPU tests: $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]' "$OUT/tests.log" | tr '\n' ' ') (rc $TESTS_RC)"
+  [ -f "$OUT/tests.log" ] && echo "GPU tests: $(grep -E '^\[  PASSED  \]|^\[  FAILED  \]' "$OUT/tests.log" | tr '\n' ' ') (rc $TESTS_RC)"
 } | tee "$OUT/table.txt"
 if [ -n "$COPY_TO" ]; then
   cp "$OUT/table.txt" "$COPY_TO/" && tar czf "$COPY_TO/gpu-check-logs.tar.gz" "$OUT"

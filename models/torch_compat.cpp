@@ -4,7 +4,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
-#ifdef RHOTRAIN_CUDA
+#ifdef RHOTRAIN_CUDA_MEMORY_STATS
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
@@ -84,20 +84,12 @@ AutocastScope::~AutocastScope() {
 }
 
 int64_t cuda_peak_allocated_bytes(int index) {
-#ifdef RHOTRAIN_CUDA
+#ifdef RHOTRAIN_CUDA_MEMORY_STATS
   // Element 0 of each statistic is the aggregate over pool types, in every version.
   return c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index)).allocated_bytes[0].peak;
 #else
   (void)index;
   return 0;
-#endif
-}
-
-void reset_cuda_peak_allocated_bytes(int index) {
-#ifdef RHOTRAIN_CUDA
-  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(index));
-#else
-  (void)index;
 #endif
 }
 

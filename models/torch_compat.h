@@ -38,9 +38,8 @@ class AutocastScope {
   c10::ScalarType previous_dtype_;
 };
 
-// The most bytes the CUDA caching allocator held for tensors on device `index` since start or the last reset;
-// 0 in a LibTorch without CUDA.
+// The most bytes the CUDA caching allocator has held for tensors on device `index` since the process started;
+// 0 in a LibTorch without CUDA (or built with RHOTRAIN_CUDA_MEMORY_STATS=OFF).
 int64_t cuda_peak_allocated_bytes(int index);
-void reset_cuda_peak_allocated_bytes(int index);
 
 }  // namespace rhotrain

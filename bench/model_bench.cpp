@@ -36,23 +36,14 @@ EvalBatch eval_batch(size_t index) {
           torch::full({kBatch}, static_cast<int64_t>(v3::dens_start(m.n_atoms())), torch::kInt64)};
 }
 
+// Second argument 1: the histogram by tensor operations, the path an accelerator takes (here on the CPU, for scale).
 void BM_Geometry(benchmark::State& state) {
   const auto b = eval_batch(static_cast<size_t>(state.range(0)));
+  const bool by_tensor_ops = state.range(1) == 1;
   torch::NoGradGuard no_grad;
   for (auto _ : state) {
     const auto g = decode_geometry(b.tokens, b.dens_start, kPatch);
-    benchmark::DoNotOptimize(species_radial_histogram(g, 4.8, 48));
-  }
-  state.SetItemsProcessed(state.iterations() * kBatch);
-}
-
-// The same histogram by tensor operations, the path an accelerator takes (here on the CPU, for scale).
-void BM_GeometryByTensorOps(benchmark::State& state) {
-  const auto b = eval_batch(static_cast<size_t>(state.range(0)));
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    const auto g = decode_geometry(b.tokens, b.dens_start, kPatch);
-    benchmark::DoNotOptimize(species_radial_histogram_by_tensor_ops(g, 4.8, 48));
+    benchmark::DoNotOptimize(by_tensor_ops ? species_radial_histogram_by_tensor_ops(g, 4.8, 48) : species_radial_histogram(g, 4.8, 48));
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
@@ -70,8 +61,7 @@ void BM_TinyForward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
-BENCHMARK(BM_Geometry)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_GeometryByTensorOps)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Geometry)->ArgsProduct({{2000, 2013, 2014}, {0, 1}})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TinyForward)->Arg(2000)->Arg(2013)->Arg(2014)->Unit(benchmark::kMillisecond);
 
 }  // namespace

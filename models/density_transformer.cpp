@@ -238,6 +238,11 @@ torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens
   const int64_t n = cache.dens_start + 1;  // the prefix: everything up to DENS_START
   auto neg_inf = -std::numeric_limits<float>::infinity();
   auto causal = torch::full({n, n}, neg_inf, in.x.options()).triu(1).view({1, 1, n, n});
+  // The keys' atom columns are the same at every step: made once for every position, each step reads a prefix.
+  if (exec_.fused_attention && cfg_.geometry_bias) {
+    const int64_t N = in.distance.size(2);
+    cache.key_extra = fused_key_columns(in.tokens, N, extra_columns(N, cfg_.d_model / cfg_.heads, /*padding_column=*/false), false);
+  }
   auto x = in.x.narrow(1, 0, n);
   for (size_t l = 0; l < blocks->size(); ++l) {
     auto [q, k, v] = block(l).attention_inputs(x, in.cos.narrow(2, 0, n), in.sin.narrow(2, 0, n));
@@ -256,9 +261,7 @@ torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, De
   TORCH_CHECK(t + 1 < cache.slot_input.size(1), "decode_next: every density slot is already decoded");
   auto x = (embed_tokens(token) + cache.slot_input.select(1, t)).unsqueeze(1);  // [B, 1, d]
   const int64_t B = x.size(0), H = cfg_.heads, N = cfg_.geometry_bias ? cache.slot_bias[0].size(3) : 0;
-  const int64_t E = extra_columns(N, cfg_.d_model / H, /*padding_column=*/false);
-  torch::Tensor key_extra;  // the same one-hot atom columns at every step; the keys grow by one row
-  if (exec_.fused_attention && N > 0) key_extra = fused_key_columns(torch::zeros({1, pos + 1}, token.options()), N, E, false);
+  const torch::Tensor key_extra = cache.key_extra.defined() ? cache.key_extra.narrow(2, 0, pos + 1) : torch::Tensor();
   for (size_t l = 0; l < blocks->size(); ++l) {
     auto [q, k, v] = block(l).attention_inputs(x, cache.cos.narrow(2, pos, 1), cache.sin.narrow(2, pos, 1));
     cache.keys[l] = torch::cat({cache.keys[l], k}, 2);
@@ -266,8 +269,8 @@ torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, De
     // The one query is the newest position: every cached key is in its past.
     if (exec_.fused_attention) {
       torch::Tensor query_extra;
-      if (N > 0) {
-        query_extra = torch::zeros({B, H, 1, E}, torch::dtype(torch::kFloat32).device(x.device()));
+      if (key_extra.defined()) {
+        query_extra = torch::zeros({B, H, 1, key_extra.size(3)}, torch::dtype(torch::kFloat32).device(x.device()));
         query_extra.narrow(3, 0, N).copy_(cache.slot_bias[l].select(2, t).unsqueeze(2));
       }
       x = block(l).finish(x, fused_attention(q, cache.keys[l], cache.values[l], query_extra, key_extra, /*causal=*/false));

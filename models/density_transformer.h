@@ -38,6 +38,7 @@ class DensityTransformerImpl : public torch::nn::Module {
   struct DecodeCache {
     std::vector<torch::Tensor> keys, values;  // per block [B, heads, positions so far, head dim]
     std::vector<torch::Tensor> slot_bias;     // per block [B, heads, P³, atoms] (geometry_bias)
+    torch::Tensor key_extra;                  // fused attention with geometry: every position's atom columns
     torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
     int64_t dens_start = 0, next_slot = 0;    // DENS_START in the sequence the stack runs over
   };

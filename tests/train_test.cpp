@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "models/density_transformer.h"
+#include "models/torch_compat.h"
 #include "tests/tb_reference_decoder.h"
 #include "tests/test_support.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluator.h"
 #include "trainer/events.h"
-#include "models/torch_compat.h"
 #include "trainer/run_config.h"
 #include "trainer/settings.h"
 

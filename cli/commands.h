@@ -9,6 +9,7 @@ int cmd_export(int argc, char** argv);
 int cmd_split(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_fit_codec(int argc, char** argv);
+int cmd_fit_atoms(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_preview(int argc, char** argv);
 int cmd_train(int argc, char** argv);

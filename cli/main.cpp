@@ -30,6 +30,7 @@ const Command kCommands[] = {
     {"split", rhotrain::cmd_split, "write seeded train / val / val_200 splits"},
     {"info", rhotrain::cmd_info, "summarise a store: splits, atoms, grids, electrons"},
     {"fit-codec", rhotrain::cmd_fit_codec, "fit the LMQ density codec and print its floor"},
+    {"fit-atoms", rhotrain::cmd_fit_atoms, "fit the atomic-density baseline and print its NMAE"},
     {"tokenize", rhotrain::cmd_tokenize, "one v3 token sequence as JSON, or a bulk .npy export"},
     {"preview", rhotrain::cmd_preview, "Phase 0: patches per material under each weighting"},
     {"train", rhotrain::cmd_train, "train a density transformer (one run of the study)"},

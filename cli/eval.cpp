@@ -64,9 +64,15 @@ void write_prediction(const Material& truth, const std::vector<float>& predicted
 
 void eval_oracle(const cxxopts::ParseResult& r, const std::string& split) {
   const MaterialStore store(expand_store_paths(required<std::vector<std::string>>(r, "store")), 0);
-  const V3Tokenizer tok(r["patch"].as<int>(), LmqCodec::load(required<std::string>(r, "codec")), r["max-len"].as<int>());
+  DensityCoding coding{V3Tokenizer(r["patch"].as<int>(), LmqCodec::load(required<std::string>(r, "codec")), r["max-len"].as<int>()),
+                       nullptr, false};
+  if (r.count("atoms")) coding.atoms = std::make_shared<const AtomicDensity>(AtomicDensity::load(r["atoms"].as<std::string>()));
+  coding.residual = coding.tokenizer.codec().target == "residual";
+  if (coding.residual && !coding.atoms) throw UsageError("a residual codec encodes ρ − ρ_atoms: give its atomic-density fit with --atoms");
+  if (coding.residual && coding.atoms->fingerprint() != coding.tokenizer.codec().atoms_fingerprint)
+    throw Error(r["atoms"].as<std::string>() + ": not the atomic-density fit the codec's residuals were taken over");
   SkipReport skipped;
-  const EvalRecord rec = evaluate_oracle(store, split, tok, skipped);
+  const EvalRecord rec = evaluate_oracle(store, split, coding, skipped);
   skipped.print(std::cerr, "eval");
   print_eval_table(std::cerr, rec);
   if (r.count("out")) write_record(r["out"].as<std::string>(), rec);
@@ -93,6 +99,7 @@ int cmd_eval(int argc, char** argv) {
       ("prediction-format", "h5 (a one-material store each) | chgcar | cube", cxxopts::value<std::string>()->default_value("h5"))
       ("oracle", "route the true density tokens through the evaluation path (needs --store and --codec)")
       ("codec", "codec file (oracle)", cxxopts::value<std::string>())
+      ("atoms", "atomic-density fit (oracle: the atomic baseline beside it; a residual codec needs it)", cxxopts::value<std::string>())
       ("patch", "patch edge P (oracle)", cxxopts::value<int>()->default_value("6"))
       ("max-len", "maximum sequence length (oracle)", cxxopts::value<int>()->default_value("8192"))
       ("verbose", "under a launcher, let every rank print (only rank 0 does otherwise)");

@@ -17,6 +17,7 @@
 #include "materials/store.h"
 #include "materials/store_import.h"
 #include "materials/valence_table.h"
+#include "metrics/eval_record.h"
 #include "metrics/nmae.h"
 #include "study/density_pictures.h"
 #include "trainer/density_predictor.h"
@@ -28,22 +29,34 @@ namespace {
 namespace fs = std::filesystem;
 
 // What the run's training split says about a new structure: which elements the model has seen, and how many
-// electrons per element its densities hold.
+// electrons each of their atoms holds in its densities. A run carries both in its atomic-density fit (∫f_Z per
+// element); a run made before it had one reads its training store for them.
 struct TrainingData {
-  std::set<int> elements;
-  std::optional<ValenceTable> valence;
+  std::map<int, double> electrons;  // Z → electrons per atom; its keys are the elements seen
+
+  std::optional<double> expected(const std::vector<int>& numbers) const {
+    double sum = 0;
+    for (int z : numbers) {
+      if (!electrons.count(z)) return std::nullopt;
+      sum += electrons.at(z);
+    }
+    return sum;
+  }
 };
 
-TrainingData training_data(const RunSettings& run) {
+TrainingData training_data(const TrainedModel& trained) {
   TrainingData data;
+  if (trained.coding.atoms) {
+    for (const auto& [z, c] : trained.coding.atoms->coefficients()) data.electrons[z] = trained.coding.atoms->electrons(z);
+    return data;
+  }
   try {
-    const MaterialStore store(expand_store_paths(run.data.stores), 0);
+    const MaterialStore store(expand_store_paths(trained.run.data.stores), 0);
     std::vector<const MaterialMeta*> metas;
-    for (const auto& id : store.split(run.data.split_train)) metas.push_back(&store.meta(id));
-    for (const auto* m : metas) data.elements.insert(m->numbers.begin(), m->numbers.end());
-    data.valence = fit_valence_table(metas);
+    for (const auto& id : store.split(trained.run.data.split_train)) metas.push_back(&store.meta(id));
+    data.electrons = fit_valence_table(metas).electrons;
   } catch (const Error& e) {
-    std::cerr << "predict: note: the run's training data is not readable here (" << e.what()
+    std::cerr << "predict: note: the run predates its atomic-density fit and its training data is not readable here (" << e.what()
               << "): no check of unseen elements, no expected electron count\n";
   }
   return data;
@@ -144,7 +157,7 @@ int cmd_predict(int argc, char** argv) {
     throw UsageError("--mode teacher_forced reads the true density; a new structure is predicted free_running");
   check_eval_settings(settings, trained.run.model.shape.causal);
   configure_threads(r["threads"].as<int>());
-  const TrainingData training = training_data(trained.run);
+  const TrainingData training = training_data(trained);
   std::printf("predict: %s, step %lld, %s, decode %s\n", trained.checkpoint.c_str(), static_cast<long long>(trained.step),
               settings.mode.c_str(), settings.decode.c_str());
 
@@ -164,37 +177,44 @@ int cmd_predict(int argc, char** argv) {
       const std::vector<float> truth = grid == m.grid ? m.density : std::vector<float>{};
       m.grid = grid;
       m.density.assign(voxel_count(grid), 0.0f);
-      if (const std::string reason = trained.tokenizer.skip_reason(m); !reason.empty())
-        throw Error(path + ": " + reason + " — " + limits_text(m, trained.tokenizer));
+      if (const std::string reason = trained.coding.tokenizer.skip_reason(m); !reason.empty())
+        throw Error(path + ": " + reason + " — " + limits_text(m, trained.coding.tokenizer));
       std::set<int> unseen;
       for (int z : m.numbers)
-        if (!training.elements.empty() && !training.elements.count(z)) unseen.insert(z);
+        if (!training.electrons.empty() && !training.electrons.count(z)) unseen.insert(z);
+      if (!unseen.empty() && trained.coding.residual)
+        throw Error(path + ": " + elements_text(unseen) + " not in the run's atomic-density fit, which the residual target predicts over");
       if (!unseen.empty())
         std::cerr << "predict: warning: " << path << ": " << elements_text(unseen)
                   << " not in the run's training split; expect a poor prediction there\n";
+      if (r.count("normalize") && !unseen.empty())
+        throw Error(path + ": cannot normalize: the run's training data gives no electron count for " + elements_text(unseen));
+      if (r.count("normalize") && training.electrons.empty())
+        throw Error(path + ": cannot normalize: the run carries no electron counts and its training data is not readable here");
 
       const auto t0 = std::chrono::steady_clock::now();
-      m.density = predict_density(m, trained.tokenizer, &trained.model, settings);
+      const std::vector<float> atoms = atomic_grid(m, trained.coding);
+      m.density = predict_density(m, trained.coding, &trained.model, settings, atoms);
       const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       seconds += took, voxels += static_cast<double>(voxel_count(grid));
 
       const double charge = integrate_density(m.lattice, m.grid, m.density);
-      // NaN: the training data says nothing about one of its elements
-      const double expected = training.valence ? training.valence->expected(m.numbers).value_or(NAN) : NAN;
-      const bool known = !std::isnan(expected);
+      const std::optional<double> expected = training.expected(m.numbers);
       std::printf("%s: grid %s (%s), %.2f s; ∫ρ dV = %.3f e", m.id.c_str(), grid_text(grid).c_str(), how.c_str(), took, charge);
-      if (known) std::printf(", expected %.3f from the training data", expected);
+      if (expected)
+        std::printf(", expected %.3f from the training data (%+.3f %%)", *expected, 100 * (charge - *expected) / *expected);
       std::printf(" (ΣZ = %.0f)", sum_z(m.numbers));
       if (!truth.empty()) {
         const auto sums = abs_error_sums(m.density.data(), truth.data(), truth.size());
         std::printf("; NMAE against the file's density %.3f %%", 100 * sums[0] / sums[1]);
+        if (!atoms.empty()) {
+          const auto base = abs_error_sums(atoms.data(), truth.data(), truth.size());
+          std::printf(" (atomic baseline %.3f %%, %s of it)", 100 * base[0] / base[1], ratio_text(sums[0], base[0]).c_str());
+        }
       }
       std::printf("\n");
-      if (r.count("normalize") && !known)
-        std::cerr << "predict: warning: " << path << ": not normalized, the training data gives no electron count for "
-                  << (unseen.empty() ? "it" : elements_text(unseen)) << "\n";
-      if (r.count("normalize") && known) {
-        const double factor = expected / charge;
+      if (r.count("normalize")) {
+        const double factor = *expected / charge;
         for (float& v : m.density) v = static_cast<float>(v * factor);
       }
       compute_electron_counts(m);

@@ -26,8 +26,22 @@ Grid parse_origin(const std::string& s) {
   return g;
 }
 
+// The atomic-density fit a residual codec needs (--atoms), or none for a density codec.
+std::shared_ptr<const AtomicDensity> residual_atoms(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
+  if (tok.codec().target != "residual") {
+    if (r.count("atoms")) throw UsageError("--atoms is for a residual codec; this codec encodes the density itself");
+    return nullptr;
+  }
+  if (!r.count("atoms")) throw UsageError("a residual codec encodes ρ − ρ_atoms: give the run's atomic-density fit with --atoms");
+  auto atoms = std::make_shared<const AtomicDensity>(AtomicDensity::load(r["atoms"].as<std::string>()));
+  if (atoms->fingerprint() != tok.codec().atoms_fingerprint)
+    throw Error(r["atoms"].as<std::string>() + ": not the atomic-density fit the codec's residuals were taken over");
+  return atoms;
+}
+
 void tokenize_one(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
   auto store = open_store(r, 0);
+  const auto atoms = residual_atoms(r, tok);
   const std::string id = required<std::string>(r, "id");
   const MaterialMeta& m = store->meta(id);
   const std::string reason = tok.skip_reason(m);
@@ -35,6 +49,11 @@ void tokenize_one(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
   const Grid origin = parse_origin(required<std::string>(r, "origin"));
   std::vector<float> patch(static_cast<size_t>(tok.patch_voxels()));
   store->read_patch(id, origin, tok.patch(), patch.data());
+  if (atoms) {
+    std::vector<float> baseline(patch.size());
+    gather_patch(m.grid, atoms->grid(m).data(), origin, tok.patch(), baseline.data());
+    for (size_t v = 0; v < patch.size(); ++v) patch[v] -= baseline[v];
+  }
   std::vector<int32_t> tokens(static_cast<size_t>(tok.sequence_length(m.n_atoms()))), bins(patch.size());
   tok.encode(m, origin, patch.data(), tokens.data(), bins.data());
   nlohmann::json j;
@@ -46,7 +65,8 @@ void tokenize_one(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
 
 void tokenize_bulk(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
   const std::string split = r["split"].as<std::string>();
-  const TrainingSet set = load_training_set(open_store(r, size_t{1} << 30), split, tok, plan_spec_from(r));
+  const TrainingSet set = load_training_set(open_store(r, size_t{1} << 30), split, tok, plan_spec_from(r), residual_atoms(r, tok),
+                                           size_t{1} << 30);
   set.skipped.print(std::cerr, "tokenize (split " + split + ")");
   TokenExportSpec spec;
   spec.sequences = required<size_t>(r, "sequences");
@@ -68,6 +88,7 @@ int cmd_tokenize(int argc, char** argv) {
   opts.add_options()
       ("store", "store file(s) or glob(s)", cxxopts::value<std::vector<std::string>>())
       ("codec", "LMQ codec file", cxxopts::value<std::string>())
+      ("atoms", "atomic-density fit (with a residual codec: the tokens encode ρ − ρ_atoms)", cxxopts::value<std::string>())
       ("patch", "patch edge P", cxxopts::value<int>()->default_value("19"))
       ("max-len", "maximum sequence length", cxxopts::value<int>()->default_value("8192"))
       ("id", "material id (single sequence)", cxxopts::value<std::string>())

@@ -77,11 +77,24 @@ Aggregates aggregate(const std::vector<MaterialScore>& scores) {
   const auto nmae = column(scores, &MaterialScore::nmae), ne = column(scores, &MaterialScore::n_e);
   a.median = quantile(nmae, 0.5);
   a.p99 = quantile(nmae, 0.99);
-  const auto floor = column(scores, &MaterialScore::floor_nmae), base = column(scores, &MaterialScore::baseline_nmae);
+  const auto floor = column(scores, &MaterialScore::floor_nmae), base = column(scores, &MaterialScore::uniform_nmae);
   a.floor_per_mat_mean = per_mat_mean(floor);
   a.floor_per_electron = per_electron(floor, ne);
-  a.baseline_per_mat_mean = per_mat_mean(base);
-  a.baseline_per_electron = per_electron(base, ne);
+  a.uniform_per_mat_mean = per_mat_mean(base);
+  a.uniform_per_electron = per_electron(base, ne);
+  const auto atomic = column(scores, &MaterialScore::atomic_nmae);
+  const bool atomic_known = std::none_of(atomic.begin(), atomic.end(), [](double x) { return std::isnan(x); });
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  a.atomic_per_mat_mean = per_mat_mean(atomic);  // NaN propagates: n/a
+  a.atomic_per_electron = per_electron(atomic, ne);
+  a.atomic_median = atomic_known ? quantile(atomic, 0.5) : nan;
+  a.atomic_p99 = atomic_known ? quantile(atomic, 0.99) : nan;
+  const auto groups = decile_groups(scores, static_cast<int>(a.deciles.size()));
+  for (size_t d = 0; d < a.deciles.size(); ++d) {
+    std::vector<double> in_group;
+    for (size_t i : groups[d]) in_group.push_back(atomic[i]);
+    a.deciles[d].atomic_per_mat_mean = in_group.empty() ? nan : per_mat_mean(in_group);
+  }
   return a;
 }
 

@@ -17,8 +17,9 @@ struct MaterialScore {
   std::array<int, 3> grid{};
   double sum_abs_err = 0, sum_abs_true = 0;
   double nmae = 0;           // the model's
-  double floor_nmae = 0;     // decode(encode(ρ)): the codec's floor
-  double baseline_nmae = 0;  // ρ̂ = n_e_grid / V everywhere
+  double floor_nmae = 0;     // what the codec gives back of ρ: the floor no model with this codec can beat
+  double uniform_nmae = 0;   // the uniform-density baseline: ρ̂ = ∫ρ dV / V everywhere
+  double atomic_nmae = 0;    // the atomic-density baseline ρ_atoms (NaN: not available, e.g. an element the fit never saw)
 };
 
 // Σ|a−b| and Σ|b| over n values.
@@ -35,13 +36,18 @@ struct DecileRow {
   double n_e_min = 0, n_e_max = 0;  // NaN when the decile is empty
   size_t count = 0;
   Interval per_mat_mean;
+  double atomic_per_mat_mean = 0;  // the atomic baseline's per-material mean over the same materials (NaN: n/a)
 };
 
+// The baselines are the two simplest densities a model must beat: the uniform one (no structure at all) and the
+// atomic one (a superposition of spherical atoms, no bonding). The atomic aggregates are NaN (n/a) when any material
+// lacks its atomic NMAE.
 struct Aggregates {
   Interval per_mat_mean, per_electron;
   double median = 0, p99 = 0;
   std::vector<DecileRow> deciles;
-  double floor_per_mat_mean = 0, floor_per_electron = 0, baseline_per_mat_mean = 0, baseline_per_electron = 0;
+  double floor_per_mat_mean = 0, floor_per_electron = 0, uniform_per_mat_mean = 0, uniform_per_electron = 0;
+  double atomic_per_mat_mean = 0, atomic_per_electron = 0, atomic_median = 0, atomic_p99 = 0;
 };
 
 constexpr int kBootstrapResamples = 1000;

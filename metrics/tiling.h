@@ -1,6 +1,7 @@
 // Full-coverage tiling of a periodic grid by P×P×P patches, so that every voxel is predicted exactly once.
 // Per axis: starts 0, P, 2P, … while start ≤ n−P; if n mod P ≠ 0 one more patch at n−P of which only the last
 // n mod P voxels are used; if n < P one wrapped patch at 0 of which the first n voxels are used.
+// Or overlapping patches every `stride` voxels (periodic), each voxel the weighted mean of every patch over it.
 #pragma once
 #include <array>
 #include <vector>
@@ -20,5 +21,12 @@ struct Tile {
 };
 // The product of the three axes' tiles, in C order.
 std::vector<Tile> grid_tiles(const std::array<int, 3>& grid, int patch);
+
+// Patches at 0, stride, 2·stride, … < n on each axis (wrapping periodically), every voxel of each used.
+std::vector<Tile> overlapping_grid_tiles(const std::array<int, 3>& grid, int patch, int stride);
+// The weight of a patch's voxel at offset a along one axis in the overlapping mean: min(a + 1, P − a), so a voxel
+// counts most from the patches it sits in the middle of, where the model sees most of its surroundings, and the
+// patches' edges fade out rather than meet in a seam.
+inline double overlap_weight(int a, int patch) { return a + 1 < patch - a ? a + 1 : patch - a; }
 
 }  // namespace rhotrain

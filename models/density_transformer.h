@@ -27,9 +27,11 @@ class DensityTransformerImpl : public torch::nn::Module {
   explicit DensityTransformerImpl(const ModelConfig& c);
 
   // tokens [B, L] int64 (PAD-filled), dens_start [B] int64, hidden [B, P³] bool: density slots whose token
-  // the model must not see (masked objective; ignored for causal). Returns logits [B, P³, bins] for every
-  // density slot: read at the slot itself (masked) or one position earlier (causal, next-token).
-  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden);
+  // the model must not see (masked objective; ignored for causal); atoms [B, P³] float: ρ_atoms at each density slot
+  // (models with atom_density_input, whose density tokens are the residual ρ − ρ_atoms). Returns logits [B, P³, bins]
+  // for every density slot: read at the slot itself (masked) or one position earlier (causal, next-token).
+  torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& dens_start, const torch::Tensor& hidden,
+                        const torch::Tensor& atoms = {});
 
   // Free-running causal decoding with a KV cache (causal models; every sequence of the batch has the same
   // length and DENS_START at `dens_start`). start_decoding runs the sequence up to DENS_START (its density
@@ -40,9 +42,10 @@ class DensityTransformerImpl : public torch::nn::Module {
     std::vector<torch::Tensor> slot_bias;     // per block [B, heads, P³, atoms] (geometry_bias)
     torch::Tensor key_extra;                  // fused attention with geometry: every position's atom columns
     torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
+    torch::Tensor context;                    // [B, P³, d] the context message (context_message)
     int64_t dens_start = 0, next_slot = 0;    // DENS_START in the sequence the stack runs over
   };
-  torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache);
+  torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache, const torch::Tensor& atoms = {});
   torch::Tensor decode_next(const torch::Tensor& token, DecodeCache& cache);
 
   // How forward and decoding run (model_config.h); logits come back in fp32 either way.
@@ -59,11 +62,19 @@ class DensityTransformerImpl : public torch::nn::Module {
   struct Inputs {
     torch::Tensor tokens, dens_start;  // what the stack runs over (without position tokens, unless attended)
     torch::Tensor x, slots, batch_idx, slot_input, cos, sin, rbf, distance, atom_valid;
+    SpeciesHistogram histogram;  // geometry_bias: per-species periodic-image radial histograms around each slot
   };
-  Inputs prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start, const torch::Tensor& hidden);
+  Inputs prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start, const torch::Tensor& hidden,
+                 const torch::Tensor& atoms);
   torch::Tensor embed_tokens(const torch::Tensor& tokens);
-  // The geometry message into each density slot [B, P³, d].
-  torch::Tensor geometry_message(const torch::Tensor& x, const TokenGeometry& g);
+  // A message into each density slot [B, P³, d] from the atoms around it: Σ over species s of (histogram(s) · filter) ⊙
+  // species(s), where species(s) reads the state of s's first species token in `x`.
+  struct Message {
+    torch::nn::Linear filter{nullptr}, species{nullptr}, out{nullptr};
+    torch::Tensor norm;
+  };
+  Message make_message(const std::string& prefix);
+  torch::Tensor message(Message& m, const torch::Tensor& x, const SpeciesHistogram& h);
   torch::Tensor logits(const torch::Tensor& hidden);
   TransformerBlockImpl& block(size_t i) { return *blocks[i]->as<TransformerBlockImpl>(); }
   // Null unless exec_ asks for bf16.
@@ -78,11 +89,14 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::nn::Linear element_embedding{nullptr};
   torch::Tensor mask_embedding, axis_embedding;  // [d], [3, P, d]
   torch::nn::ModuleList blocks{nullptr};
-  // Geometry message into each density slot: Σ over species s of (histogram(s) · radial_filter) ⊙ species(s).
-  torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
-  torch::Tensor species_norm;
+  // Geometry message into each density slot's input, from the species' embeddings; with context_message a second one
+  // after the stack, from the species tokens' final states — which have attended to the whole crystal, so the radial
+  // shape an element adds around itself can depend on what it is bonded to (charge transfer, coordination).
+  Message geometry, context;
   torch::Tensor final_norm;
   torch::nn::Linear head{nullptr};
+  // ρ_atoms at a density slot, on a few log-like scales, into the slot's input (atom_density_input).
+  torch::nn::Linear atom_density{nullptr};
 };
 TORCH_MODULE(DensityTransformer);
 

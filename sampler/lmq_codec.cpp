@@ -19,42 +19,66 @@ uint32_t float_bits(float f) {
   return u;
 }
 
-// Smallest float that is ≥ b (as a bit pattern; 0 for b ≤ 0).
-uint32_t threshold_bits(double b) {
-  if (b <= 0) return 0;
+// A key per float that orders as the floats do (−0 and +0 alike): flip every bit of a negative, the sign bit of the rest.
+uint32_t order_key(float v) {
+  if (v == 0.0f) return 0x80000000u;
+  const uint32_t b = float_bits(v);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+// The key of the smallest float that is ≥ b.
+uint32_t threshold_key(double b) {
   float f = static_cast<float>(b);
   if (static_cast<double>(f) < b) f = std::nextafter(f, INFINITY);
-  return float_bits(f);
+  return order_key(f);
 }
 
 }  // namespace
 
 // ---------------------------------------------------------------- histogram
 
-DensityHistogram::DensityHistogram(int bins, double lo, double hi)
-    : lo_(lo), hi_(hi), log_lo_(std::log(lo)), inv_log_step_(bins / (std::log(hi) - std::log(lo))),
-      count_(static_cast<size_t>(bins) + 1, 0), sum_(static_cast<size_t>(bins) + 1, 0.0) {}
+DensityHistogram::DensityHistogram(int bins, double lo, double hi, bool signed_values)
+    : lo_(lo), log_lo_(std::log(lo)), inv_log_step_(bins / (std::log(hi) - std::log(lo))), signed_(signed_values),
+      count_(static_cast<size_t>(bins) + 1, 0), negative_count_(signed_values ? static_cast<size_t>(bins) + 1 : 0, 0),
+      sum_(static_cast<size_t>(bins) + 1, 0.0), negative_sum_(signed_values ? static_cast<size_t>(bins) + 1 : 0, 0.0) {}
+
+// Bin 0 holds magnitudes ≤ lo; bins 1..n log-spaced cells up to hi, larger magnitudes in the last.
+size_t DensityHistogram::bin_of(double magnitude) const {
+  if (magnitude <= lo_) return 0;
+  return std::min(count_.size() - 1, 1 + static_cast<size_t>((std::log(magnitude) - log_lo_) * inv_log_step_));
+}
 
 void DensityHistogram::add(const float* values, size_t n) {
-  const size_t last = count_.size() - 1;
   for (size_t i = 0; i < n; ++i) {
-    const double v = values[i] > 0 ? values[i] : 0.0;
-    size_t b = 0;
-    if (v > lo_) b = std::min(last, 1 + static_cast<size_t>((std::log(v) - log_lo_) * inv_log_step_));
-    ++count_[b];
-    sum_[b] += v;
+    const double v = values[i] > 0 || (signed_ && values[i] < 0) ? values[i] : 0.0;
+    if (v < 0 && -v > lo_) {
+      const size_t b = bin_of(-v);
+      ++negative_count_[b];
+      negative_sum_[b] += v;
+    } else {
+      const size_t b = bin_of(v);
+      ++count_[b];
+      sum_[b] += v;
+    }
     max_ = std::max(max_, v);
+    min_ = std::min(min_, v);
   }
   total_ += n;
 }
 
-double DensityHistogram::bin_lower_edge(size_t bin) const {
-  return bin == 0 ? 0.0 : std::exp(log_lo_ + static_cast<double>(bin - 1) / inv_log_step_);
+std::vector<DensityHistogram::Cell> DensityHistogram::cells() const {
+  std::vector<Cell> out;
+  for (size_t b = negative_count_.size(); b-- > 0;)
+    if (negative_count_[b] > 0) out.push_back({static_cast<double>(negative_count_[b]), negative_sum_[b] / static_cast<double>(negative_count_[b])});
+  for (size_t b = 0; b < count_.size(); ++b)
+    if (count_[b] > 0) out.push_back({static_cast<double>(count_[b]), sum_[b] / static_cast<double>(count_[b])});
+  return out;
 }
 
 // ---------------------------------------------------------------- codec
 
-LmqCodec::LmqCodec(std::vector<double> levels, double clip_max) : levels_(std::move(levels)), clip_max_(clip_max) {
+LmqCodec::LmqCodec(std::vector<double> levels, double clip_max, double clip_min)
+    : levels_(std::move(levels)), clip_max_(clip_max), clip_min_(clip_min) {
   if (levels_.size() < 2 || levels_.size() > 65536) throw Error("codec needs 2..65536 levels");
   for (size_t j = 1; j < levels_.size(); ++j) {
     if (!(levels_[j] > levels_[j - 1])) throw Error("codec levels must be strictly ascending");
@@ -68,11 +92,7 @@ LmqCodec LmqCodec::fit(const DensityHistogram& hist, int bins, int max_iteration
   if (hist.voxels() == 0) throw Error("cannot fit a codec on zero voxels");
   // Work on the non-empty histogram bins: their means are strictly ascending.
   std::vector<double> x, w;
-  for (size_t b = 0; b < hist.counts().size(); ++b)
-    if (hist.counts()[b] > 0) {
-      w.push_back(static_cast<double>(hist.counts()[b]));
-      x.push_back(hist.sums()[b] / w.back());
-    }
+  for (const auto& cell : hist.cells()) w.push_back(cell.count), x.push_back(cell.mean);
   const size_t K = x.size(), B = static_cast<size_t>(bins);
   const double N = static_cast<double>(hist.voxels());
 
@@ -140,29 +160,31 @@ LmqCodec LmqCodec::fit(const DensityHistogram& hist, int bins, int max_iteration
     rep.iterations = it + 1;
     if (!changed) break;
   }
-  LmqCodec codec(levels, hist.max_value());
+  LmqCodec codec(levels, hist.max_value(), hist.min_value());
   codec.fit_voxels = hist.voxels();
   return codec;
 }
 
-uint32_t LmqCodec::clip_bits(float v) const {
-  if (!(v > 0.0f)) return 0;  // negatives, -0 and NaN clip to 0
-  const uint32_t b = float_bits(v);
-  return b < clip_max_bits_ ? b : clip_max_bits_;
+uint32_t LmqCodec::clip_key(float v) const {
+  const uint32_t key = v == v ? order_key(v) : order_key(0.0f);  // NaN as 0
+  return std::clamp(key, min_key_, max_key_);
 }
 
 void LmqCodec::build_tables() {
   last_ = static_cast<int>(boundaries_.size());
-  float cm = static_cast<float>(clip_max_);
-  if (static_cast<double>(cm) > clip_max_) cm = std::nextafter(cm, 0.0f);
-  clip_max_bits_ = clip_max_ > 0 ? float_bits(cm) : 0;
-  threshold_bits_.resize(boundaries_.size());
-  for (size_t j = 0; j < boundaries_.size(); ++j) threshold_bits_[j] = threshold_bits(boundaries_[j]);
-  bucket_start_.assign((clip_max_bits_ >> kBucketShift) + 1, 0);
+  // The clip range as floats inside it: the largest float ≤ clip_max, the smallest ≥ clip_min.
+  float hi = static_cast<float>(clip_max_), lo = static_cast<float>(clip_min_);
+  if (static_cast<double>(hi) > clip_max_) hi = std::nextafter(hi, -INFINITY);
+  if (static_cast<double>(lo) < clip_min_) lo = std::nextafter(lo, INFINITY);
+  min_key_ = order_key(lo);
+  max_key_ = std::max(min_key_, order_key(hi));
+  threshold_key_.resize(boundaries_.size());
+  for (size_t j = 0; j < boundaries_.size(); ++j) threshold_key_[j] = threshold_key(boundaries_[j]);
+  bucket_start_.assign(((max_key_ - min_key_) >> kBucketShift) + 1, 0);
   size_t i = 0;
   for (size_t u = 0; u < bucket_start_.size(); ++u) {
-    const uint32_t first = static_cast<uint32_t>(u) << kBucketShift;
-    while (i < threshold_bits_.size() && threshold_bits_[i] <= first) ++i;
+    const uint32_t first = min_key_ + (static_cast<uint32_t>(u) << kBucketShift);
+    while (i < threshold_key_.size() && threshold_key_[i] <= first) ++i;
     bucket_start_[u] = static_cast<uint16_t>(i);
   }
   level_f_.assign(levels_.begin(), levels_.end());
@@ -186,9 +208,12 @@ void LmqCodec::save(const std::string& path) const {
     const H5::DataSpace scalar(H5S_SCALAR);
     root.createAttribute("bins", H5::PredType::NATIVE_INT, scalar).write(H5::PredType::NATIVE_INT, &b);
     root.createAttribute("clip_max", H5::PredType::NATIVE_DOUBLE, scalar).write(H5::PredType::NATIVE_DOUBLE, &clip_max_);
+    root.createAttribute("clip_min", H5::PredType::NATIVE_DOUBLE, scalar).write(H5::PredType::NATIVE_DOUBLE, &clip_min_);
+    root.createAttribute("atoms_fingerprint", H5::PredType::NATIVE_UINT64, scalar).write(H5::PredType::NATIVE_UINT64, &atoms_fingerprint);
     root.createAttribute("fit_voxels", H5::PredType::NATIVE_UINT64, scalar).write(H5::PredType::NATIVE_UINT64, &fit_voxels);
     H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
     root.createAttribute("fit_split", t, scalar).write(t, fit_split);
+    root.createAttribute("target", t, scalar).write(t, target);
   } catch (const H5::Exception& e) {
     throw Error(path + ": cannot write codec (" + e.getDetailMsg() + ")");
   }
@@ -200,10 +225,10 @@ LmqCodec LmqCodec::load(const std::string& path) {
   H5::Exception::dontPrint();
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (expected an LMQ codec)");
   std::vector<double> boundaries, levels;
-  double clip_max = 0;
+  double clip_max = 0, clip_min = 0;
   int bins = 0;
-  uint64_t fit_voxels = 0;
-  std::string fit_split;
+  uint64_t fit_voxels = 0, atoms_fingerprint = 0;
+  std::string fit_split, target = "density";  // codecs written before residuals were a target encode ρ
   try {
     H5::H5File f(path, H5F_ACC_RDONLY);
     auto read_vec = [&](const char* name) {
@@ -220,11 +245,14 @@ LmqCodec LmqCodec::load(const std::string& path) {
     H5::Group root = f.openGroup("/");
     root.openAttribute("bins").read(H5::PredType::NATIVE_INT, &bins);
     root.openAttribute("clip_max").read(H5::PredType::NATIVE_DOUBLE, &clip_max);
+    if (root.attrExists("clip_min")) root.openAttribute("clip_min").read(H5::PredType::NATIVE_DOUBLE, &clip_min);
     if (root.attrExists("fit_voxels")) root.openAttribute("fit_voxels").read(H5::PredType::NATIVE_UINT64, &fit_voxels);
-    if (root.attrExists("fit_split")) {
-      H5::Attribute a = root.openAttribute("fit_split");
-      a.read(a.getStrType(), fit_split);
-    }
+    if (root.attrExists("atoms_fingerprint")) root.openAttribute("atoms_fingerprint").read(H5::PredType::NATIVE_UINT64, &atoms_fingerprint);
+    for (auto [name, text] : {std::pair<const char*, std::string*>{"fit_split", &fit_split}, {"target", &target}})
+      if (root.attrExists(name)) {
+        H5::Attribute a = root.openAttribute(name);
+        a.read(a.getStrType(), *text);
+      }
   } catch (const H5::Exception& e) {
     throw Error(path + ": not a readable LMQ codec (" + e.getDetailMsg() + ")");
   }
@@ -233,7 +261,7 @@ LmqCodec LmqCodec::load(const std::string& path) {
                 std::to_string(boundaries.size()) + " boundaries for bins=" + std::to_string(bins));
   LmqCodec c;
   try {
-    c = LmqCodec(levels, clip_max);
+    c = LmqCodec(levels, clip_max, clip_min);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
@@ -241,15 +269,19 @@ LmqCodec LmqCodec::load(const std::string& path) {
   for (size_t j = 1; j < boundaries.size(); ++j)
     if (!(boundaries[j] > boundaries[j - 1])) throw Error(path + ": codec boundaries are not strictly ascending");
   c.build_tables();
+  if (target != "density" && target != "residual") throw Error(path + ": codec target '" + target + "' is neither density nor residual");
   c.fit_split = fit_split;
   c.fit_voxels = fit_voxels;
+  c.target = target;
+  c.atoms_fingerprint = atoms_fingerprint;
   return c;
 }
 
-double codec_floor_nmae(const LmqCodec& codec, const std::vector<float>& density) {
+double codec_floor_nmae(const LmqCodec& codec, const std::vector<float>& density, const std::vector<float>& atoms) {
   double err = 0, norm = 0;
-  for (float v : density) {
-    err += std::fabs(static_cast<double>(codec.decode(codec.encode(v))) - v);
+  for (size_t i = 0; i < density.size(); ++i) {
+    const float v = density[i];
+    err += std::fabs(static_cast<double>(codec_round_trip(codec, v, atoms.empty() ? 0.0f : atoms[i])) - v);
     norm += std::fabs(v);
   }
   return norm > 0 ? err / norm : 0.0;

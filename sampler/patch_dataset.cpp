@@ -8,7 +8,7 @@ PatchBatch PatchDataset::get_batch(std::vector<uint64_t> positions) {
   std::vector<PlanEntry> entries;
   entries.reserve(positions.size());
   for (uint64_t p : positions) entries.push_back(stream_->at(p));
-  const TokenRows rows = tokenize_entries(*source_, *tokenizer_, entries);
+  const TokenRows rows = tokenize_entries(*source_, *tokenizer_, entries, 0, atoms_.get());
 
   const int64_t B = static_cast<int64_t>(entries.size()), L = rows.row_len, nv = tokenizer_->patch_voxels();
   PatchBatch batch;
@@ -31,10 +31,12 @@ PatchBatch PatchDataset::get_batch(std::vector<uint64_t> positions) {
     batch.dens_start[r] = rows.dens_start[r];
     batch.material[r] = static_cast<int64_t>(entries[r].material);
   }
+  if (atoms_) batch.atoms = torch::from_blob(const_cast<float*>(rows.atoms.data()), {B, nv}, torch::kFloat32).clone();
   batch.positions = std::move(positions);
   if (pin_memory_) {
     batch.tokens = batch.tokens.pin_memory(), batch.density_bins = batch.density_bins.pin_memory();
     batch.loss_weight = batch.loss_weight.pin_memory(), batch.dens_start = batch.dens_start.pin_memory();
+    if (atoms_) batch.atoms = batch.atoms.pin_memory();
   }
   return batch;
 }

@@ -22,6 +22,7 @@ struct PatchBatch {
   torch::Tensor loss_weight;  // [B] float32: 1, or w_i / mean(w) in loss-weighting mode
   torch::Tensor dens_start;   // [B] int64: index of DENS_START
   torch::Tensor material;     // [B] int64: index into the training list
+  torch::Tensor atoms;        // [B, P³] float32: ρ_atoms at the density slots (residual target; undefined otherwise)
   std::vector<uint64_t> positions;  // stream positions of the rows
 };
 
@@ -30,9 +31,11 @@ class PatchDataset : public torch::data::datasets::BatchDataset<PatchDataset, Pa
   // Shared state: DataLoader workers each copy the Dataset, and the copies share source, tokenizer and stream.
   // pin_memory (for a CUDA run): the workers put what the step copies to the device in page-locked memory, so the copy
   // can run asynchronously.
+  // atoms (the residual target): the density tokens encode ρ − ρ_atoms, and batches carry ρ_atoms.
   PatchDataset(std::shared_ptr<const PatchSource> source, std::shared_ptr<const V3Tokenizer> tokenizer,
-               std::shared_ptr<const PatchStream> stream, bool pin_memory = false)
-      : source_(std::move(source)), tokenizer_(std::move(tokenizer)), stream_(std::move(stream)), pin_memory_(pin_memory) {}
+               std::shared_ptr<const PatchStream> stream, bool pin_memory = false, std::shared_ptr<const AtomGrids> atoms = nullptr)
+      : source_(std::move(source)), tokenizer_(std::move(tokenizer)), stream_(std::move(stream)), pin_memory_(pin_memory),
+        atoms_(std::move(atoms)) {}
 
   PatchBatch get_batch(std::vector<uint64_t> positions) override;
   torch::optional<size_t> size() const override { return torch::nullopt; }  // endless
@@ -42,6 +45,7 @@ class PatchDataset : public torch::data::datasets::BatchDataset<PatchDataset, Pa
   std::shared_ptr<const V3Tokenizer> tokenizer_;
   std::shared_ptr<const PatchStream> stream_;
   bool pin_memory_;
+  std::shared_ptr<const AtomGrids> atoms_;
 };
 
 // Global batch s covers stream positions [start + s·B, start + (s+1)·B); rank r takes the r-th of

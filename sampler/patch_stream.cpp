@@ -25,7 +25,7 @@ PlanEntry PatchStream::at(uint64_t position) const {
 }
 
 TokenRows tokenize_entries(const PatchSource& source, const V3Tokenizer& tokenizer,
-                           const std::vector<PlanEntry>& entries, int row_len) {
+                           const std::vector<PlanEntry>& entries, int row_len, const AtomGrids* atoms) {
   TokenRows rows;
   if (row_len == 0)
     for (const auto& e : entries)
@@ -36,6 +36,7 @@ TokenRows tokenize_entries(const PatchSource& source, const V3Tokenizer& tokeniz
   rows.bins.resize(n * nv);
   rows.lengths.resize(n);
   rows.dens_start.resize(n);
+  if (atoms) rows.atoms.resize(n * nv);
   std::vector<float> patch(nv);
   for (size_t r = 0; r < n; ++r) {
     const MaterialMeta& m = source.meta(entries[r].material);
@@ -43,6 +44,11 @@ TokenRows tokenize_entries(const PatchSource& source, const V3Tokenizer& tokeniz
       throw Error(m.id + ": sequence of " + std::to_string(tokenizer.sequence_length(m.n_atoms())) +
                   " tokens does not fit rows of " + std::to_string(row_len));
     source.read_patch(entries[r].material, entries[r].origin, tokenizer.patch(), patch.data());
+    if (atoms) {
+      float* baseline = rows.atoms.data() + r * nv;
+      atoms->read_patch(entries[r].material, entries[r].origin, tokenizer.patch(), baseline);
+      for (size_t v = 0; v < nv; ++v) patch[v] -= baseline[v];
+    }
     tokenizer.encode(m, entries[r].origin, patch.data(), rows.tokens.data() + r * row_len, rows.bins.data() + r * nv);
     rows.lengths[r] = tokenizer.sequence_length(m.n_atoms());
     rows.dens_start[r] = v3::dens_start(m.n_atoms());

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "sampler/atom_grids.h"
 #include "sampler/patch_plan.h"
 #include "sampler/patch_source.h"
 #include "sampler/v3_tokenizer.h"
@@ -32,10 +33,12 @@ struct TokenRows {
   std::vector<int32_t> bins;       // rows × P³ density targets
   std::vector<int32_t> lengths;    // used length of each row
   std::vector<int32_t> dens_start; // index of DENS_START in each row
+  std::vector<float> atoms;        // rows × P³ ρ_atoms of the residual target (empty for the density target)
 };
 
-// Tokenizes `entries`; row_len 0 means "the longest sequence among them".
+// Tokenizes `entries`; row_len 0 means "the longest sequence among them". With `atoms` (the residual target) the
+// density tokens encode ρ − ρ_atoms and the rows carry ρ_atoms.
 TokenRows tokenize_entries(const PatchSource& source, const V3Tokenizer& tokenizer,
-                           const std::vector<PlanEntry>& entries, int row_len = 0);
+                           const std::vector<PlanEntry>& entries, int row_len = 0, const AtomGrids* atoms = nullptr);
 
 }  // namespace rhotrain

@@ -34,7 +34,7 @@ void write_npy(const std::string& path, const int32_t* data, size_t rows, size_t
 // Token rows for `entries`, tokenized by `threads` threads on contiguous slices, so the bytes do not
 // depend on the thread count.
 std::vector<int32_t> tokenize_in_parallel(const PatchSource& source, const V3Tokenizer& tok,
-                                          const std::vector<PlanEntry>& entries, int threads) {
+                                          const std::vector<PlanEntry>& entries, int threads, const AtomGrids* atoms) {
   const size_t rows = entries.size(), row_len = static_cast<size_t>(tok.max_len());
   std::vector<int32_t> buffer(rows * row_len);
   std::vector<std::thread> pool;
@@ -44,7 +44,7 @@ std::vector<int32_t> tokenize_in_parallel(const PatchSource& source, const V3Tok
       try {
         const size_t lo = rows * t / threads, hi = rows * (t + 1) / threads;
         std::vector<PlanEntry> part(entries.begin() + lo, entries.begin() + hi);
-        const TokenRows tr = tokenize_entries(source, tok, part, tok.max_len());
+        const TokenRows tr = tokenize_entries(source, tok, part, tok.max_len(), atoms);
         std::copy(tr.tokens.begin(), tr.tokens.end(), buffer.begin() + lo * row_len);
       } catch (...) {
         errors[static_cast<size_t>(t)] = std::current_exception();
@@ -70,7 +70,7 @@ double export_token_shards(const TrainingSet& set, const V3Tokenizer& tok, const
     const size_t rows = std::min(spec.shard_rows, spec.sequences - first);
     std::vector<PlanEntry> entries(rows);
     for (size_t i = 0; i < rows; ++i) entries[i] = stream.at(first + i);
-    const auto buffer = tokenize_in_parallel(*set.source, tok, entries, threads);
+    const auto buffer = tokenize_in_parallel(*set.source, tok, entries, threads, set.atom_grids.get());
     char name[64];
     std::snprintf(name, sizeof name, "tokens-%05zu.npy", shard);
     write_npy(pending.temp_path() + "/" + name, buffer.data(), rows, static_cast<size_t>(tok.max_len()));

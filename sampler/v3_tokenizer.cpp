@@ -140,11 +140,13 @@ void SkipReport::print(std::ostream& os, const std::string& what) const {
 
 std::vector<std::string> tokenizable_ids(const std::vector<std::string>& ids,
                                          const std::function<const MaterialMeta&(const std::string&)>& meta,
-                                         const V3Tokenizer& tokenizer, SkipReport& report) {
+                                         const V3Tokenizer& tokenizer, SkipReport& report, const AtomicDensity* residual_over) {
   std::vector<std::string> kept;
   for (const auto& id : ids) {
     ++report.considered;
-    const std::string reason = tokenizer.skip_reason(meta(id));
+    std::string reason = tokenizer.skip_reason(meta(id));
+    if (reason.empty() && residual_over && !residual_over->unseen_elements(meta(id).numbers).empty())
+      reason = "an element the atomic-density fit never saw (" + residual_over->unseen_elements(meta(id).numbers) + ")";
     if (reason.empty())
       kept.push_back(id);
     else

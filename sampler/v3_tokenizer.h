@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "materials/atomic_density.h"
 #include "materials/material.h"
 #include "sampler/lmq_codec.h"
 #include "sampler/v3_layout.h"
@@ -60,9 +61,11 @@ struct SkipReport {
   void print(std::ostream& os, const std::string& what) const;  // nothing when nothing was skipped
 };
 
-// The materials of `ids` that the tokenizer accepts; the others go into `report`.
+// The materials of `ids` that the tokenizer accepts — and, given `residual_over`, whose elements that atomic-density fit
+// knows (the residual target needs ρ_atoms); the others go into `report`.
 std::vector<std::string> tokenizable_ids(const std::vector<std::string>& ids,
                                          const std::function<const MaterialMeta&(const std::string&)>& meta,
-                                         const V3Tokenizer& tokenizer, SkipReport& report);
+                                         const V3Tokenizer& tokenizer, SkipReport& report,
+                                         const AtomicDensity* residual_over = nullptr);
 
 }  // namespace rhotrain

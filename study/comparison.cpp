@@ -67,6 +67,7 @@ Run load_run(const std::string& dir, const std::string& step, const std::string&
 }
 
 std::string pct(double x) {
+  if (std::isnan(x)) return "n/a";
   char b[32];
   std::snprintf(b, sizeof b, "%.3f", 100 * x);
   return b;
@@ -219,7 +220,7 @@ std::string draw_best_median_worst(const Run& run, const std::vector<std::string
     for (const auto& [which, score] : picks) {
       const Material m = materials.read(score->id);
       const std::string file = folder + "/" + weighting + "-" + which + ".png";
-      draw_material(m, m.density, predict_density(m, trained.tokenizer, &trained.model, settings),
+      draw_material(m, m.density, predict_density(m, trained.coding, &trained.model, settings, atomic_grid(m, trained.coding)),
                     weighting + ", " + which + " of " + std::to_string(order.size()), {}, (dir / file).string());
       header += std::string(" | ") + which + ": " + score->id + " (" + pct(score->nmae) + " %)";
       rule += "|---";
@@ -265,7 +266,7 @@ std::string write_comparison(const ComparisonRequest& request) {
   const ArmSummary A = summarize_arm(rows_a), B = summarize_arm(rows_b);
   const PairedComparison pc = compare_paired(rows_a, rows_b);
   const Hypotheses h = judge(pc);
-  const Aggregates& floors = a.eval.aggregates;  // the codec floor and the baseline depend on the data alone
+  const Aggregates& floors = a.eval.aggregates;  // the codec floor and the baselines depend on the data alone
   const std::string threshold = pct_points(kH1Threshold);
 
   const long long steps = a.settings.train.steps, batch = a.settings.train.batch_size;
@@ -290,14 +291,21 @@ std::string write_comparison(const ComparisonRequest& request) {
                      (k == 1 ? "; the runs differ in `data.weighting` only.\n\n" : "; seed s of A and seed s of B differ in `data.weighting` only.\n\n")
                : "**NOT matched** (" + unmatched + "); compared with --force: read the numbers with that in mind.\n\n";
 
-  r += "## Metrics\n\n| metric | A | B | B − A | codec floor | uniform-density baseline |\n|---|---|---|---|---|---|\n";
+  r += "## Metrics\n\nBeside the models: the codec floor (what the codec gives back of the true density; no model with this codec can "
+       "beat it), the atomic baseline (a superposition of spherical atomic densities fitted on the training split: what a model "
+       "must beat to have learned anything about bonding) and the uniform-density baseline (∫ρ dV / V everywhere).\n\n"
+       "| metric | A | B | B − A | codec floor | atomic baseline | uniform-density baseline |\n|---|---|---|---|---|---|---|\n";
   r += "| per-material mean | " + ci_over_seeds(A.per_mat_mean, A.sd_per_mat_mean, k) + " | " + ci_over_seeds(B.per_mat_mean, B.sd_per_mat_mean, k) +
-       " | " + signed_ci(pc.d_per_mat_mean) + " | " + pct(floors.floor_per_mat_mean) + " | " + pct(floors.baseline_per_mat_mean) + " |\n";
+       " | " + signed_ci(pc.d_per_mat_mean) + " | " + pct(floors.floor_per_mat_mean) + " | " + pct(floors.atomic_per_mat_mean) + " | " +
+       pct(floors.uniform_per_mat_mean) + " |\n";
   r += "| per-electron | " + ci_over_seeds(A.per_electron, A.sd_per_electron, k) + " | " + ci_over_seeds(B.per_electron, B.sd_per_electron, k) +
-       " | " + signed_ci(pc.d_per_electron) + " | " + pct(floors.floor_per_electron) + " | " + pct(floors.baseline_per_electron) + " |\n";
+       " | " + signed_ci(pc.d_per_electron) + " | " + pct(floors.floor_per_electron) + " | " + pct(floors.atomic_per_electron) + " | " +
+       pct(floors.uniform_per_electron) + " |\n";
   r += std::string("| median / p99") + (k == 1 ? "" : " (mean over seeds)") + " | " + pct(mean_over(arms.a, &Aggregates::median)) + " / " +
        pct(mean_over(arms.a, &Aggregates::p99)) + " | " + pct(mean_over(arms.b, &Aggregates::median)) + " / " +
-       pct(mean_over(arms.b, &Aggregates::p99)) + " | | | |\n\n";
+       pct(mean_over(arms.b, &Aggregates::p99)) + " | | | " + pct(floors.atomic_median) + " / " + pct(floors.atomic_p99) + " | |\n";
+  r += "| per-material mean / atomic baseline | " + ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean) + " | " +
+       ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean) + " | | | | |\n\n";
 
   if (k > 1) {
     r += "## Per seed\n\n| seed | A run | B run | A per-mat | B per-mat | B − A | A per-electron | B per-electron | B − A |\n|---|---|---|---|---|---|---|---|---|\n";
@@ -308,12 +316,14 @@ std::string write_comparison(const ComparisonRequest& request) {
     r += "\n";
   }
 
-  r += "## By electron-count decile (per-material mean)\n\n| decile | n_e range | count | A | B | B − A |\n|---|---|---|---|---|---|\n";
+  r += "## By electron-count decile (per-material mean)\n\n| decile | n_e range | count | A | B | B − A | atomic baseline |\n|---|---|---|---|---|---|---|\n";
+  const auto& atomic_deciles = a.eval.aggregates.deciles;
   for (size_t d = 0; d < A.deciles.size(); ++d) {
     char range[64] = "–";
     if (A.deciles[d].count) std::snprintf(range, sizeof range, "%.0f–%.0f", A.deciles[d].n_e_min, A.deciles[d].n_e_max);
     r += "| " + std::to_string(d) + " | " + range + " | " + std::to_string(A.deciles[d].count) + " | " +
-         ci(A.deciles[d].per_mat_mean) + " | " + ci(B.deciles[d].per_mat_mean) + " | " + signed_ci(pc.d_deciles[d]) + " |\n";
+         ci(A.deciles[d].per_mat_mean) + " | " + ci(B.deciles[d].per_mat_mean) + " | " + signed_ci(pc.d_deciles[d]) + " | " +
+         (d < atomic_deciles.size() ? pct(atomic_deciles[d].atomic_per_mat_mean) : "n/a") + " |\n";
   }
 
   r += "\n## Pre-registered hypotheses\n\n| | hypothesis | measured | verdict |\n|---|---|---|---|\n";
@@ -360,8 +370,13 @@ std::string write_comparison(const ComparisonRequest& request) {
   const double fa = A.per_mat_mean.value / floors.floor_per_mat_mean, fb = B.per_mat_mean.value / floors.floor_per_mat_mean;
   char line[256];
   std::snprintf(line, sizeof line, "- Distance from the codec floor: A %.1f×, B %.1f× the floor; %.2f× and %.2f× the uniform-density baseline.\n",
-                fa, fb, A.per_mat_mean.value / floors.baseline_per_mat_mean, B.per_mat_mean.value / floors.baseline_per_mat_mean);
+                fa, fb, A.per_mat_mean.value / floors.uniform_per_mat_mean, B.per_mat_mean.value / floors.uniform_per_mat_mean);
   r += line;
+  r += "- Against the atomic baseline (" + pct(floors.atomic_per_mat_mean) + " %): A " + ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean) +
+       ", B " + ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean) + " its per-material mean" +
+       (std::isnan(floors.atomic_per_mat_mean) ? " (not available: runs made before the atomic baseline, or elements it never saw)"
+        : A.per_mat_mean.value < floors.atomic_per_mat_mean && B.per_mat_mean.value < floors.atomic_per_mat_mean ? "; both arms beat it."
+        : "; **an arm that does not beat it has learned nothing a superposition of atoms does not already know.**") + "\n";
 
   // Plots: per-decile NMAE, and NMAE against n_e per material.
   const fs::path out_path(out);
@@ -394,6 +409,23 @@ std::string write_comparison(const ComparisonRequest& request) {
     }
     scatter.series.push_back(points);
   }
+  SvgSeries atomic_points{"atomic baseline", {}, SvgSeries::Style::points, {}};
+  for (const auto& m : a.eval.materials)
+    if (!std::isnan(m.atomic_nmae)) atomic_points.points.emplace_back(m.n_e, 100 * m.atomic_nmae);
+  if (!atomic_points.points.empty()) scatter.series.push_back(atomic_points);
+  // The references, per decile over the same materials: what the atoms alone give, and what the codec allows.
+  SvgSeries atomic_line{"atomic baseline", {}, SvgSeries::Style::line, {}}, floor_line{"codec floor", {}, SvgSeries::Style::line, {}};
+  const auto floor_groups = decile_groups(a.eval.materials);
+  for (size_t d = 0; d < floor_groups.size(); ++d) {
+    if (floor_groups[d].empty()) continue;
+    double floor = 0;
+    for (size_t i : floor_groups[d]) floor += a.eval.materials[i].floor_nmae;
+    floor_line.points.emplace_back(static_cast<double>(d), 100 * floor / static_cast<double>(floor_groups[d].size()));
+    if (d < atomic_deciles.size() && !std::isnan(atomic_deciles[d].atomic_per_mat_mean))
+      atomic_line.points.emplace_back(static_cast<double>(d), 100 * atomic_deciles[d].atomic_per_mat_mean);
+  }
+  if (!atomic_line.points.empty()) deciles.series.push_back(atomic_line);
+  deciles.series.push_back(floor_line);
   write_text_file_atomic((dir / (stem + "-deciles.svg")).string(), deciles.render());
   write_text_file_atomic((dir / (stem + "-nmae-vs-ne.svg")).string(), scatter.render());
   r += "\n## Plots\n\n![per-decile NMAE](" + stem + "-deciles.svg)\n\n![NMAE vs n_e](" + stem + "-nmae-vs-ne.svg)\n";
@@ -412,8 +444,12 @@ std::string write_comparison(const ComparisonRequest& request) {
   std::snprintf(line, sizeof line, "%-22s %26s %26s %28s\n", "per-electron", ci(A.per_electron).c_str(), ci(B.per_electron).c_str(),
                 signed_ci(pc.d_per_electron).c_str());
   headline += line;
-  std::snprintf(line, sizeof line, "H1 %s, H2 %s, H3 %s; codec floor %s, baseline %s\n", verdict_name(h.h1), verdict_name(h.h2),
-                verdict_name(h.h3), pct(floors.floor_per_mat_mean).c_str(), pct(floors.baseline_per_mat_mean).c_str());
+  std::snprintf(line, sizeof line, "%-22s %26s %26s\n", "/ atomic baseline", ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean).c_str(),
+                ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean).c_str());
+  headline += line;
+  std::snprintf(line, sizeof line, "H1 %s, H2 %s, H3 %s; codec floor %s, atomic baseline %s, uniform-density baseline %s\n", verdict_name(h.h1),
+                verdict_name(h.h2), verdict_name(h.h3), pct(floors.floor_per_mat_mean).c_str(), pct(floors.atomic_per_mat_mean).c_str(),
+                pct(floors.uniform_per_mat_mean).c_str());
   headline += line + noise_line;
   return headline;
 }

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -85,7 +86,7 @@ std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, cons
                       "settings than any training data here: how far they transfer (a model trained on synthetic crystals is not "
                       "expected to).\n\n"
                       "| material | n_e | uniform NMAE %" + of_seeds + " | electrons NMAE %" + of_seeds +
-                      " | codec floor % | baseline % |\n|---|---|---|---|---|---|\n";
+                      " | codec floor % | atomic baseline % | uniform-density baseline % |\n|---|---|---|---|---|---|---|\n";
   std::map<std::string, std::vector<EvalRecord>> by_arm;
   for (const auto& run : runs) {
     SkipReport skipped;
@@ -108,15 +109,21 @@ std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, cons
     return s / static_cast<double>(recs.size());
   };
   const auto &u = by_arm.at("uniform"), &e = by_arm.at("electrons");
-  char row[256];
+  auto percent = [](double fraction) {  // an atomic baseline is n/a where the fit never saw an element
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f", 100 * fraction);
+    return std::isnan(fraction) ? std::string("n/a") : std::string(b);
+  };
+  char row[320];
   for (size_t i = 0; i < u[0].materials.size(); ++i) {
     const auto& m = u[0].materials[i];
-    std::snprintf(row, sizeof row, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f |\n", m.id.c_str(), m.n_e, 100 * mean_nmae(u, i),
-                  100 * mean_nmae(e, i), 100 * m.floor_nmae, 100 * m.baseline_nmae);
+    std::snprintf(row, sizeof row, "| %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f |\n", m.id.c_str(), m.n_e, 100 * mean_nmae(u, i),
+                  100 * mean_nmae(e, i), 100 * m.floor_nmae, percent(m.atomic_nmae).c_str(), 100 * m.uniform_nmae);
     table += row;
   }
-  std::snprintf(row, sizeof row, "| **per-material mean** | | %.2f | %.2f | %.2f | %.2f |\n", 100 * mean_per_mat(u), 100 * mean_per_mat(e),
-                100 * u[0].aggregates.floor_per_mat_mean, 100 * u[0].aggregates.baseline_per_mat_mean);
+  std::snprintf(row, sizeof row, "| **per-material mean** | | %.2f | %.2f | %.2f | %s | %.2f |\n", 100 * mean_per_mat(u), 100 * mean_per_mat(e),
+                100 * u[0].aggregates.floor_per_mat_mean, percent(u[0].aggregates.atomic_per_mat_mean).c_str(),
+                100 * u[0].aggregates.uniform_per_mat_mean);
   return table + row;
 }
 
@@ -204,7 +211,7 @@ std::string elapsed(std::chrono::steady_clock::time_point since) {
 // a child that fails stops the others and is reported with the last error line of its log. True when stopped.
 bool train_side_by_side(const std::vector<StudyRun>& runs, size_t slots, const std::string& out) {
   install_stop_handlers();
-  prepare_codec(runs.front().config);  // fitted once here rather than by every child at once
+  prepare_fits(runs.front().config);  // fitted once here rather than by every child at once
   const fs::path logs = fs::path(out) / "logs";
   fs::create_directories(logs);
   const std::string exe = this_executable();

@@ -49,13 +49,34 @@ TEST(Tiling, FollowsTheDesignRules) {
   EXPECT_EQ(grid_tiles({13, 4, 12}, 6).size(), 3u * 1u * 2u);
 }
 
+TEST(Tiling, OverlappingPatchesCoverEveryVoxelFromSeveralPatches) {
+  for (int stride : {2, 3, 5})
+    for (const std::array<int, 3> grid : {std::array<int, 3>{13, 6, 4}, std::array<int, 3>{18, 18, 18}}) {
+      std::vector<double> weight(static_cast<size_t>(grid[0] * grid[1] * grid[2]), 0);
+      for (const Tile& t : overlapping_grid_tiles(grid, 6, stride))
+        for (int a = 0; a < 6; ++a)
+          for (int b = 0; b < 6; ++b)
+            for (int c = 0; c < 6; ++c) {
+              const int i = (t.axis[0].start + a) % grid[0], j = (t.axis[1].start + b) % grid[1], k = (t.axis[2].start + c) % grid[2];
+              weight[static_cast<size_t>((i * grid[1] + j) * grid[2] + k)] += overlap_weight(a, 6) * overlap_weight(b, 6) * overlap_weight(c, 6);
+            }
+      for (double w : weight) ASSERT_GT(w, 0) << stride;
+    }
+  EXPECT_EQ(overlapping_grid_tiles({12, 12, 12}, 6, 3).size(), 4u * 4u * 4u);
+  EXPECT_EQ(overlap_weight(0, 6), 1);
+  EXPECT_EQ(overlap_weight(2, 6), 3);
+  EXPECT_EQ(overlap_weight(3, 6), 3);
+  EXPECT_EQ(overlap_weight(5, 6), 1);
+}
+
 MaterialScore score(const std::string& id, double n_e, double nmae) {
   MaterialScore s;
   s.id = id;
   s.n_e = n_e;
   s.nmae = nmae;
   s.floor_nmae = nmae / 4;
-  s.baseline_nmae = 0.5;
+  s.uniform_nmae = 0.5;
+  s.atomic_nmae = 2 * nmae;
   return s;
 }
 
@@ -67,7 +88,9 @@ TEST(Aggregates, HandComputedValues) {
   EXPECT_NEAR(a.median, 0.04, 1e-15);
   EXPECT_NEAR(a.p99, 0.04 + 0.98 * (0.10 - 0.04), 1e-12);  // linear interpolation between the top two
   EXPECT_NEAR(a.floor_per_mat_mean, a.per_mat_mean.value / 4, 1e-15);
-  EXPECT_NEAR(a.baseline_per_electron, 0.5, 1e-15);
+  EXPECT_NEAR(a.uniform_per_electron, 0.5, 1e-15);
+  EXPECT_NEAR(a.atomic_per_mat_mean, 2 * a.per_mat_mean.value, 1e-15);
+  EXPECT_NEAR(a.atomic_median, 0.08, 1e-15);
   EXPECT_LE(a.per_mat_mean.lo, a.per_mat_mean.value);
   EXPECT_GE(a.per_mat_mean.hi, a.per_mat_mean.value);
   EXPECT_GE(a.per_mat_mean.lo, 0.02 - 1e-12);
@@ -176,9 +199,30 @@ TEST(EvalRecord, EmptyDecilesRoundTripAsNull) {
   EXPECT_FALSE(available(back.aggregates.deciles[7].per_mat_mean));
   EXPECT_EQ(back.aggregates.deciles[7].count, 0u);
   EXPECT_EQ(back.aggregates.deciles[1].per_mat_mean.value, r.aggregates.deciles[1].per_mat_mean.value);
+  EXPECT_EQ(back.materials[2].atomic_nmae, r.materials[2].atomic_nmae);
+  EXPECT_EQ(back.aggregates.atomic_p99, r.aggregates.atomic_p99);
   std::ostringstream table;
   print_eval_table(table, r);
   EXPECT_NE(table.str().find(" n/a"), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find("model / atomic baseline (per-material mean): 0.50×"), std::string::npos) << table.str();
+}
+
+// Records written before the atomic baseline name the uniform-density one "baseline": they still read, atomic n/a.
+TEST(EvalRecord, RecordsFromBeforeTheAtomicBaselineStillRead) {
+  const std::string path = ::testing::TempDir() + "/old.json";
+  {
+    std::ofstream(path) << R"({"set": "val_200", "step": 9, "mode": "maskgit:1", "decode": "median",
+      "aggregates": {"per_mat_mean": {"value": 0.1, "ci95": [0.09, 0.11]}, "per_electron": {"value": 0.1, "ci95": [0.09, 0.11]},
+        "median": 0.1, "p99": 0.2, "deciles": [], "floor": {"per_mat_mean": 0.03, "per_electron": 0.03},
+        "baseline": {"per_mat_mean": 0.9, "per_electron": 0.8}},
+      "materials": [{"id": "a", "n_atoms": 2, "n_e": 8, "grid": [4, 4, 4], "sum_abs_err": 1, "sum_abs_true": 10, "nmae": 0.1,
+                     "floor_nmae": 0.03, "baseline_nmae": 0.9}]})";
+  }
+  const EvalRecord r = read_eval_record(path);
+  EXPECT_EQ(r.materials[0].uniform_nmae, 0.9);
+  EXPECT_TRUE(std::isnan(r.materials[0].atomic_nmae));
+  EXPECT_EQ(r.aggregates.uniform_per_electron, 0.8);
+  EXPECT_TRUE(std::isnan(r.aggregates.atomic_per_mat_mean));
 }
 
 }  // namespace

@@ -32,8 +32,7 @@ std::vector<std::pair<int64_t, std::string>> complete_checkpoints(const std::str
 }  // namespace
 
 void save_checkpoint(const std::string& run_dir, const TrainState& state, DensityTransformer& model,
-                     torch::optim::Optimizer& optimizer, const std::string& codec_path, const std::string& config_yaml,
-                     int keep) {
+                     torch::optim::Optimizer& optimizer, const std::string& config_yaml, int keep) {
   const fs::path final_dir = fs::path(run_dir) / "checkpoints" / ("step-" + std::to_string(state.step));
   // Skipped updates keep the weights finite; this guards what a checkpoint holds should anything else let one through.
   for (const auto& item : model->named_parameters())
@@ -51,9 +50,11 @@ void save_checkpoint(const std::string& run_dir, const TrainState& state, Densit
     torch::save(optimizer, optimizer_bytes);
     write_text_file_atomic((tmp / "model.pt").string(), model_bytes.str());
     write_text_file_atomic((tmp / "optimizer.pt").string(), optimizer_bytes.str());
-    std::error_code ec;
-    fs::copy_file(codec_path, tmp / "codec.h5", ec);
-    if (ec) throw Error((tmp / "codec.h5").string() + ": cannot write (" + ec.message() + ")");
+    for (const char* file : {"codec.h5", "atoms.h5"}) {
+      std::error_code ec;
+      fs::copy_file(fs::path(run_dir) / file, tmp / file, ec);
+      if (ec) throw Error((tmp / file).string() + ": cannot write (" + ec.message() + ")");
+    }
     write_text_file_atomic((tmp / "config.yaml").string(), config_yaml);
     // state.json last: its presence marks the checkpoint complete.
     write_text_file_atomic((tmp / "state.json").string(), train_state_json(state));
@@ -99,6 +100,12 @@ RunConfig read_checkpoint_config(const std::string& dir) {
 }
 
 LmqCodec read_checkpoint_codec(const std::string& dir) { return LmqCodec::load((fs::path(dir) / "codec.h5").string()); }
+
+std::shared_ptr<const AtomicDensity> read_checkpoint_atoms(const std::string& dir) {
+  const fs::path path = fs::path(dir) / "atoms.h5";
+  if (!fs::exists(path)) return nullptr;
+  return std::make_shared<const AtomicDensity>(AtomicDensity::load(path.string()));
+}
 
 void load_model(const std::string& dir, DensityTransformer& model) {
   const std::string path = (fs::path(dir) / "model.pt").string();

@@ -8,7 +8,8 @@ namespace rhotrain {
 
 at::Tensor bin_cells(const LmqCodec& codec, c10::Device device) {
   const auto& b = codec.boundaries();
-  std::vector<float> level(codec.levels().begin(), codec.levels().end()), lower = {0.0f}, upper(b.begin(), b.end());
+  std::vector<float> level(codec.levels().begin(), codec.levels().end()), lower = {static_cast<float>(codec.clip_min())},
+                     upper(b.begin(), b.end());
   lower.insert(lower.end(), b.begin(), b.end());
   upper.push_back(static_cast<float>(codec.clip_max()));
   return at::stack({at::tensor(level), at::tensor(lower), at::tensor(upper)}).to(device);

@@ -20,19 +20,20 @@ int maskgit_steps(const std::string& mode) {
   return k;
 }
 
-// Predicted values [b, V] for a batch of sequences of one material (all the same length).
+// Predicted values [b, V] — of the density, or of the residual over `atoms` [b, V] — for a batch of sequences of one
+// material (all the same length).
 torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const torch::Tensor& dens_start,
-                      const torch::Tensor& cells, const EvalSettings& s) {
+                      const torch::Tensor& cells, const EvalSettings& s, const torch::Tensor& atoms) {
   const int64_t b = tokens.size(0), V = static_cast<int64_t>(std::pow(model->config().patch, 3));
   if (s.mode == "teacher_forced") {  // reads the ground-truth density tokens: an upper bound, labelled as such
-    auto probs = torch::softmax(model->forward(tokens, dens_start, {}), -1);
+    auto probs = torch::softmax(model->forward(tokens, dens_start, {}, atoms), -1);
     return decode_values(probs, cells, s.decode);
   }
   if (s.mode == "free_running") {  // the honest causal mode: each voxel conditioned on the model's own earlier choices
     DensityTransformerImpl::DecodeCache cache;
     const auto& levels = cells[0];
     const auto midpoints = (levels.narrow(0, 1, levels.size(0) - 1) + levels.narrow(0, 0, levels.size(0) - 1)) / 2;
-    auto logits = model->start_decoding(tokens, dens_start[0].item<int64_t>(), cache);
+    auto logits = model->start_decoding(tokens, dens_start[0].item<int64_t>(), cache, atoms);
     std::vector<torch::Tensor> values;
     for (int64_t t = 0; t < V; ++t) {
       values.push_back(decode_values(torch::softmax(logits, -1), cells, s.decode));
@@ -49,7 +50,7 @@ torch::Tensor predict(DensityTransformer& model, torch::Tensor tokens, const tor
   auto slots = dens_start.unsqueeze(1) + 1 + torch::arange(V, torch::dtype(torch::kInt64).device(dev)).unsqueeze(0);
   int64_t still_hidden = V;
   for (int k = 1; k <= K; ++k) {
-    auto probs = torch::softmax(model->forward(tokens, dens_start, hidden), -1);
+    auto probs = torch::softmax(model->forward(tokens, dens_start, hidden, atoms), -1);
     auto v = decode_values(probs, cells, s.decode);
     auto [conf, best] = probs.max(-1);
     const int64_t keep = k == K ? 0 : static_cast<int64_t>(std::floor(V * std::cos(M_PI / 2 * k / K)));
@@ -80,11 +81,23 @@ void check_eval_settings(const EvalSettings& s, bool causal) {
   maskgit_steps(s.mode);
 }
 
-// Each tile contributes only its used voxels, so every voxel is written exactly once.
-std::vector<float> predict_density(const Material& m, const V3Tokenizer& tok, DensityTransformer* model, const EvalSettings& s) {
+std::vector<float> atomic_grid(const MaterialMeta& m, const DensityCoding& coding) {
+  if (!coding.atoms || !coding.atoms->unseen_elements(m.numbers).empty()) return {};
+  return coding.atoms->grid(m);
+}
+
+// Each tile contributes only its used voxels, so every voxel is written exactly once (with overlapping patches: averaged).
+std::vector<float> predict_density(const Material& m, const DensityCoding& coding, DensityTransformer* model, const EvalSettings& s,
+                                   const std::vector<float>& atoms) {
+  const V3Tokenizer& tok = coding.tokenizer;
   const int P = tok.patch(), V = tok.patch_voxels(), L = tok.sequence_length(m.n_atoms());
   const LmqCodec& codec = tok.codec();
-  const auto tiles = grid_tiles(m.grid, P);
+  if (coding.residual && atoms.size() != m.density.size())
+    throw Error(m.id + ": the residual target needs ρ_atoms on the material's grid");
+  // Each voxel from the one tile that covers it, or the weighted mean of the overlapping patches over it.
+  const bool overlapping = s.stride > 0 && s.stride < P;
+  const auto tiles = overlapping ? overlapping_grid_tiles(m.grid, P, s.stride) : grid_tiles(m.grid, P);
+  std::vector<double> weighted(overlapping ? m.density.size() : 0), weight(weighted.size());
   torch::NoGradGuard no_grad;
   const torch::Device device = model ? (*model)->parameters().front().device() : torch::Device(torch::kCPU);
   const torch::Tensor cells = model ? bin_cells(codec, device) : torch::Tensor();
@@ -92,10 +105,16 @@ std::vector<float> predict_density(const Material& m, const V3Tokenizer& tok, De
   for (size_t first = 0; first < tiles.size(); first += static_cast<size_t>(s.batch)) {
     const size_t b = std::min(tiles.size() - first, static_cast<size_t>(s.batch));
     std::vector<int32_t> tokens(b * static_cast<size_t>(L)), bins(b * static_cast<size_t>(V));
+    std::vector<float> baseline(coding.residual ? b * static_cast<size_t>(V) : 0);
     for (size_t r = 0; r < b; ++r) {
       const Tile& t = tiles[first + r];
       const Grid origin{t.axis[0].start, t.axis[1].start, t.axis[2].start};
       gather_patch(m.grid, m.density.data(), origin, P, patch.data());
+      if (coding.residual) {
+        float* base = baseline.data() + r * static_cast<size_t>(V);
+        gather_patch(m.grid, atoms.data(), origin, P, base);
+        for (int v = 0; v < V; ++v) patch[static_cast<size_t>(v)] -= base[v];
+      }
       tok.encode(m, origin, patch.data(), tokens.data() + r * L, bins.data() + r * V);
     }
     std::vector<float> values(b * static_cast<size_t>(V));
@@ -104,9 +123,14 @@ std::vector<float> predict_density(const Material& m, const V3Tokenizer& tok, De
     } else {
       auto t = torch::from_blob(tokens.data(), {static_cast<int64_t>(b), L}, torch::kInt32).to(torch::kInt64).to(device);
       auto ds = torch::full({static_cast<int64_t>(b)}, v3::dens_start(m.n_atoms()), torch::dtype(torch::kInt64).device(device));
-      auto out = predict(*model, t, ds, cells, s).to(torch::kCPU).contiguous();
+      torch::Tensor atoms_in;
+      if (coding.residual) atoms_in = torch::from_blob(baseline.data(), {static_cast<int64_t>(b), V}, torch::kFloat32).to(device);
+      auto out = predict(*model, t, ds, cells, s, atoms_in).to(torch::kCPU).contiguous();
       std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
     }
+    // A residual comes back to a density over the baseline, as the codec's round trip does (codec_round_trip).
+    const std::vector<float> decoded = values;
+    for (size_t i = 0; i < baseline.size(); ++i) values[i] = baseline[i] + values[i];
     for (size_t r = 0; r < b; ++r) {
       const Tile& t = tiles[first + r];
       for (int a = t.axis[0].first_used; a < t.axis[0].first_used + t.axis[0].used; ++a)
@@ -115,10 +139,23 @@ std::vector<float> predict_density(const Material& m, const V3Tokenizer& tok, De
             const size_t i = static_cast<size_t>((t.axis[0].start + a) % m.grid[0]);
             const size_t j = static_cast<size_t>((t.axis[1].start + bb) % m.grid[1]);
             const size_t k = static_cast<size_t>((t.axis[2].start + c) % m.grid[2]);
-            predicted[(i * m.grid[1] + j) * m.grid[2] + k] = values[r * V + (static_cast<size_t>(a) * P + bb) * P + c];
+            const size_t voxel = (i * m.grid[1] + j) * m.grid[2] + k, slot = r * V + (static_cast<size_t>(a) * P + bb) * P + c;
+            if (!overlapping) {
+              predicted[voxel] = values[slot];
+              continue;
+            }
+            const double w = overlap_weight(a, P) * overlap_weight(bb, P) * overlap_weight(c, P);
+            weighted[voxel] += w * decoded[slot], weight[voxel] += w;
           }
     }
   }
+  // The weighted mean of the decoded values, then back over the baseline as the codec's round trip does: where every
+  // patch decoded the same value, the mean is that value exactly (small integer weights, sums in double).
+  if (overlapping)
+    for (size_t v = 0; v < predicted.size(); ++v) {
+      predicted[v] = static_cast<float>(weighted[v] / weight[v]);
+      if (coding.residual) predicted[v] = atoms[v] + predicted[v];
+    }
   return predicted;
 }
 
@@ -126,8 +163,10 @@ TrainedModel::TrainedModel(const std::string& run_dir, const std::string& step_n
     : checkpoint(find_checkpoint(run_dir, step_name)),
       run(run_settings(read_checkpoint_config(checkpoint))),
       step(read_train_state(checkpoint).step),
-      tokenizer(run.data.patch, read_checkpoint_codec(checkpoint), run.data.max_len),
-      model(run.model.for_codec(tokenizer.codec().bins())) {
+      coding{V3Tokenizer(run.data.patch, read_checkpoint_codec(checkpoint), run.data.max_len), read_checkpoint_atoms(checkpoint),
+             run.data.residual},
+      model(run.model.for_codec(coding.tokenizer.codec().bins())) {
+  if (coding.residual && !coding.atoms) throw Error(checkpoint + ": a residual run's checkpoint without its atomic-density fit (atoms.h5)");
   load_model(checkpoint, model);
   const auto device = pick_device(run.train.device);
   model->to(device);

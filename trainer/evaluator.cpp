@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -15,11 +16,11 @@
 
 namespace rhotrain {
 
-void check_eval_sets(const MaterialStore& store, const std::vector<std::string>& sets, const V3Tokenizer& tok) {
+void check_eval_sets(const MaterialStore& store, const std::vector<std::string>& sets, const DensityCoding& coding) {
   for (const auto& set : sets) {
     SkipReport skipped;
     const auto meta = [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); };
-    if (tokenizable_ids(store.split(set), meta, tok, skipped).empty())
+    if (tokenizable_ids(store.split(set), meta, coding.tokenizer, skipped, coding.residual ? coding.atoms.get() : nullptr).empty())
       throw Error("eval set '" + set + "': none of its " + count_of(skipped.considered, "material") +
                   " can be tokenized (see eval.sets, data.max_len)");
   }
@@ -27,11 +28,14 @@ void check_eval_sets(const MaterialStore& store, const std::vector<std::string>&
 
 namespace {
 
-// NMAE of the prediction, the codec floor and the uniform-density baseline (∫ρ dV / V everywhere) for one material.
-MaterialScore score(const Material& m, const std::vector<float>& predicted, const LmqCodec& codec, ElectronsFrom electrons_from) {
+// NMAE of the prediction, the codec floor, the atomic baseline (`atoms`: ρ_atoms, or empty when not available) and the
+// uniform-density baseline (∫ρ dV / V everywhere) for one material.
+MaterialScore score(const Material& m, const std::vector<float>& predicted, const DensityCoding& coding, const std::vector<float>& atoms,
+                    ElectronsFrom electrons_from) {
+  const LmqCodec& codec = coding.tokenizer.codec();
   std::vector<float> floor_grid(m.density.size()),
       baseline(m.density.size(), static_cast<float>(m.n_electrons_grid / cell_volume(m.lattice)));
-  for (size_t i = 0; i < m.density.size(); ++i) floor_grid[i] = codec.decode(codec.encode(m.density[i]));
+  for (size_t i = 0; i < m.density.size(); ++i) floor_grid[i] = codec_round_trip(codec, m.density[i], coding.residual ? atoms[i] : 0.0f);
   MaterialScore sc;
   sc.id = m.id;
   sc.n_atoms = static_cast<int>(m.n_atoms());
@@ -42,13 +46,18 @@ MaterialScore score(const Material& m, const std::vector<float>& predicted, cons
   const auto fl = abs_error_sums(floor_grid.data(), m.density.data(), m.density.size());
   sc.floor_nmae = fl[0] / fl[1];
   const auto bl = abs_error_sums(baseline.data(), m.density.data(), m.density.size());
-  sc.baseline_nmae = bl[0] / bl[1];
+  sc.uniform_nmae = bl[0] / bl[1];
+  sc.atomic_nmae = std::numeric_limits<double>::quiet_NaN();
+  if (!atoms.empty()) {
+    const auto at = abs_error_sums(atoms.data(), m.density.data(), m.density.size());
+    sc.atomic_nmae = at[0] / at[1];
+  }
   return sc;
 }
 
 }  // namespace
 
-std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok,
+std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::string& set, const DensityCoding& coding,
                                        DensityTransformer* model, const EvalSettings& s, int64_t step, SkipReport& skipped,
                                        const std::function<bool()>& stop, const PredictionSink& on_prediction) {
   if (!model && s.mode != "oracle") throw Error("eval mode '" + s.mode + "' needs a model");
@@ -57,12 +66,11 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   torch::NoGradGuard no_grad;
   if (model) (*model)->eval();
-  const LmqCodec& codec = tok.codec();
 
   EvalRecord rec;
   rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
   const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
-                                   tok, skipped);
+                                   coding.tokenizer, skipped, coding.residual ? coding.atoms.get() : nullptr);
   // On several ranks each scores every world-th material and the rows are gathered in the set's order: each
   // material's prediction depends on that material alone, so the rows are those of one process.
   Distributed& group = process_group();
@@ -77,8 +85,9 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
     }
     if (const size_t i = round * world + rank; i < ids.size()) {
       const Material m = store.read(ids[i]);
-      const std::vector<float> predicted = predict_density(m, tok, model, s);
-      mine.push_back(score(m, predicted, codec, s.electrons_from));
+      const std::vector<float> atoms = atomic_grid(m, coding);
+      const std::vector<float> predicted = predict_density(m, coding, model, s, atoms);
+      mine.push_back(score(m, predicted, coding, atoms, s.electrons_from));
       if (on_prediction) on_prediction(m, predicted);
     }
     const size_t done = std::min(ids.size(), (round + 1) * world);
@@ -117,14 +126,14 @@ EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport&
   if (!request.mode.empty()) settings.mode = request.mode;
   if (!request.decode.empty()) settings.decode = request.decode;
   configure_threads(trained.run.train.threads);
-  return *evaluate_set(store, request.set, trained.tokenizer, &trained.model, settings, trained.step, skipped, {},
+  return *evaluate_set(store, request.set, trained.coding, &trained.model, settings, trained.step, skipped, {},
                        request.on_prediction);
 }
 
-EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const V3Tokenizer& tok, SkipReport& skipped) {
+EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const DensityCoding& coding, SkipReport& skipped) {
   EvalSettings s;
   s.mode = "oracle";
-  return *evaluate_set(store, set, tok, nullptr, s, 0, skipped);
+  return *evaluate_set(store, set, coding, nullptr, s, 0, skipped);
 }
 
 void check_oracle_equals_floor(const EvalRecord& oracle) {

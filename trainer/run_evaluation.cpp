@@ -1,5 +1,6 @@
 #include "trainer/run_evaluation.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -25,10 +26,17 @@ void log_eval(EventWriter& events, const EvalRecord& r) {
     char tag[40];
     std::snprintf(tag, sizeof tag, "nmae_decile_%02zu", d);
     events.scalar(p + tag, r.step, a.deciles[d].per_mat_mean.value);
+    if (!std::isnan(a.deciles[d].atomic_per_mat_mean)) events.scalar(p + "atomic_baseline_" + tag, r.step, a.deciles[d].atomic_per_mat_mean);
   }
   events.scalar(p + "floor_nmae_per_mat_mean", r.step, a.floor_per_mat_mean);
   events.scalar(p + "floor_nmae_per_electron", r.step, a.floor_per_electron);
-  events.scalar(p + "baseline_nmae_per_mat_mean", r.step, a.baseline_per_mat_mean);
+  events.scalar(p + "uniform_baseline_nmae_per_mat_mean", r.step, a.uniform_per_mat_mean);
+  events.scalar(p + "uniform_baseline_nmae_per_electron", r.step, a.uniform_per_electron);
+  if (!std::isnan(a.atomic_per_mat_mean)) {
+    events.scalar(p + "atomic_baseline_nmae_per_mat_mean", r.step, a.atomic_per_mat_mean);
+    events.scalar(p + "atomic_baseline_nmae_per_electron", r.step, a.atomic_per_electron);
+    events.scalar(p + "nmae_per_mat_mean_over_atomic_baseline", r.step, a.per_mat_mean.value / a.atomic_per_mat_mean);
+  }
   events.scalar(p + "seconds", r.step, r.seconds);
 }
 
@@ -38,13 +46,13 @@ std::string eval_record_file(const std::string& run_dir, const std::string& set,
 
 }  // namespace
 
-std::optional<double> evaluate_run_step(const MaterialStore& store, const V3Tokenizer& tokenizer, DensityTransformer& model,
+std::optional<double> evaluate_run_step(const MaterialStore& store, const DensityCoding& coding, DensityTransformer& model,
                                         const EvalSettings& settings, int64_t step, const std::string& run_dir,
                                         EventWriter& events, const std::function<bool()>& stop) {
   double seconds = 0;
   for (const auto& set : settings.sets) {
     SkipReport skipped;
-    const auto rec = evaluate_set(store, set, tokenizer, &model, settings, step, skipped, stop);
+    const auto rec = evaluate_set(store, set, coding, &model, settings, step, skipped, stop);
     if (!rec) {
       std::fprintf(stderr, "stop requested: the evaluation at step %lld is left for the resumed run\n", static_cast<long long>(step));
       return std::nullopt;

@@ -7,17 +7,16 @@
 #include <string>
 
 #include "materials/store.h"
-#include "sampler/v3_tokenizer.h"
+#include "trainer/density_predictor.h"
 #include "trainer/events.h"
 #include "trainer/settings.h"
 
 namespace rhotrain {
 
-class DensityTransformer;  // models/density_transformer.h
 
 // On several ranks the materials are shared out and the records written by rank 0. Returns the seconds it took, or
 // nothing when `stop` cut it short (it says so; nothing is recorded then).
-std::optional<double> evaluate_run_step(const MaterialStore& store, const V3Tokenizer& tokenizer, DensityTransformer& model,
+std::optional<double> evaluate_run_step(const MaterialStore& store, const DensityCoding& coding, DensityTransformer& model,
                                         const EvalSettings& settings, int64_t step, const std::string& run_dir,
                                         EventWriter& events, const std::function<bool()>& stop);
 

@@ -15,6 +15,8 @@ DataSettings data_settings(const RunConfig& c) {
   d.patch = static_cast<int>(c.get_int("data.patch"));
   d.max_len = static_cast<int>(c.get_int("data.max_len"));
   d.codec_bins = static_cast<int>(c.get_int("data.codec_bins"));
+  d.residual = c.get_string("data.target") == "residual";
+  d.atoms = c.get_string("data.atoms");
   d.codec = c.get_string("data.codec");
   d.plan.weighting = c.get_string("data.weighting");
   d.plan.mode = parse_weighting_mode(c.get_string("data.weighting_mode"));
@@ -42,8 +44,10 @@ ModelSettings model_settings(const RunConfig& c) {
   override_int("model.ffn", s.shape.ffn);
   s.shape.geometry_bias = c.get_bool("model.geometry_bias");
   s.shape.attend_positions = c.get_bool("model.attend_positions");
+  s.shape.context_message = c.get_bool("model.context_message");
   s.shape.causal = c.get_string("model.objective") == "causal";
   s.shape.patch = static_cast<int>(c.get_int("data.patch"));
+  s.shape.atom_density_input = c.get_string("data.target") == "residual";
   const ModelConfig& m = s.shape;
   if (m.d_model % m.heads != 0 || m.heads % m.kv_heads != 0 || (m.d_model / m.heads) % 2 != 0)
     throw Error("model: heads must divide d_model into even head sizes, and kv_heads must divide heads");
@@ -72,6 +76,7 @@ RunSettings run_settings(const RunConfig& c) {
   t.log_every = std::max<int64_t>(1, c.get_int("train.log_every"));
   t.lr = c.get_double("train.lr");
   t.wsd = c.get_string("train.schedule") == "wsd";
+  t.mask_all = c.get_string("train.mask") == "all";
   t.cooldown = c.get_double("train.cooldown");
   t.min_lr_ratio = c.get_double("train.min_lr_ratio");
   t.weight_decay = c.get_double("train.weight_decay");
@@ -95,6 +100,8 @@ RunSettings run_settings(const RunConfig& c) {
   e.mode = c.get_string("eval.mode");
   e.decode = c.get_string("eval.decode");
   e.batch = static_cast<int>(c.get_int("eval.batch_size"));
+  e.stride = static_cast<int>(c.get_int("eval.stride"));
+  if (e.stride < 0) throw Error("eval.stride must be 0 (one tile per voxel) or a positive stride, not " + std::to_string(e.stride));
   e.electrons_from = s.data.plan.electrons_from;
 
   s.checkpoint.every = std::max<int64_t>(1, c.get_int("checkpoint.every"));

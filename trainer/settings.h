@@ -16,6 +16,8 @@ struct DataSettings {
   std::vector<std::string> stores;  // paths or globs
   std::string split_train;
   int patch = 6, max_len = 1024, codec_bins = 256;
+  bool residual = false;  // data.target: the density tokens encode ρ − ρ_atoms rather than ρ
+  std::string atoms;  // the atomic-density fit; empty: fitted on split_train and cached next to the first store file
   std::string codec;  // empty: fitted on split_train and cached next to the first store file
   PlanSpec plan;      // weighting, its mode, the electron count, M̄ and the seed (train.seed)
   int workers = 1;
@@ -32,6 +34,7 @@ struct TrainSettings {
   int64_t steps = 0, batch_size = 0, warmup = 0, log_every = 1;
   double lr = 0, cooldown = 0, min_lr_ratio = 0, weight_decay = 0, grad_clip = 0, density_loss_power = 0, crps_weight = 0;
   bool wsd = false;  // schedule: warmup-stable-decay, else cosine
+  bool mask_all = false;  // train.mask: every density slot hidden (one-shot prediction), else MaskGIT's cosine ratio
   uint64_t seed = 0;
   std::string device;  // cpu | cuda | auto
   int threads = 0;     // 0: one per core (shared by the ranks on one machine)
@@ -48,6 +51,7 @@ struct EvalSettings {
   std::string mode = "maskgit:1";  // maskgit:K (masked models) | free_running | teacher_forced (causal) | oracle
   std::string decode = "continuous";  // median | continuous | mean | argmax of each voxel's predicted distribution
   int batch = 64;                  // patches per forward pass
+  int stride = 0;                  // 0 (or P): every voxel from one tile; < P: overlapping patches averaged
   ElectronsFrom electrons_from = ElectronsFrom::sum_z;
 };
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "common/cpus.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "models/density_transformer.h"
@@ -72,64 +73,101 @@ std::optional<std::string> starting_checkpoint(const RunConfig& config, const st
 
 struct TrainingData {
   std::shared_ptr<MaterialStore> store;
-  LmqCodec codec;
-  std::string codec_path;
-  std::shared_ptr<V3Tokenizer> tokenizer;
+  DensityCoding coding;
   TrainingSet set;
 };
 
-// The codec named by data.codec (fitted on the training split and cached there when the file is missing), or —
-// when data.codec is empty — cached next to the first store file as <store>.codec-<split>-<bins>.h5, so both arms
-// of the study share it. A store on a read-only filesystem gets no cache: the fitted codec lives in the run
-// directory only. A resumed run keeps the codec it started with.
-std::pair<LmqCodec, std::string> run_codec(const DataSettings& d, const MaterialStore& store,
-                                          const std::optional<std::string>& resume_from) {
-  store.split(d.split_train);  // a missing or empty split fails here, before the cache path is chosen
-  std::string path = d.codec;
-  if (path.empty())
-    path = fs::path(store.paths().front()).replace_extension("").string() + ".codec-" + d.split_train + "-" +
-           std::to_string(d.codec_bins) + ".h5";
-  // On several ranks rank 0 fits and caches the codec while the others wait, then they read its file (or, where it
-  // could not be cached, fit the same codec themselves: the fit is deterministic).
+// A fit cached in a file next to the store: read when `path` exists and is `current`, else fitted by rank 0 and saved
+// there while the other ranks wait, then read by them. A cache path that cannot be written (a read-only store) is
+// said so and the run keeps its fit in the run directory; the other ranks then fit the same (the fits are
+// deterministic). A path the user named must be current and writable.
+template <class Fit>
+Fit cached_fit(const std::string& path, bool named_by_user, const std::string& what, const std::function<Fit()>& fit,
+               const std::function<bool(const Fit&)>& current) {
   Distributed& group = process_group();
-  LmqCodec codec;
-  if (!group.any(group.is_main() && !fs::exists(path))) {
-    codec = LmqCodec::load(path);
-  } else {
-    if (group.is_main()) {
-      std::fprintf(stderr, "codec: fitting %d bins on split '%s' (cached at %s)\n", d.codec_bins, d.split_train.c_str(), path.c_str());
-      codec = fit_codec_on_split(store, d.split_train, d.codec_bins);
-      try {
-        codec.save(path);
-      } catch (const Error& e) {
-        if (!d.codec.empty()) throw;  // a path the user named must be written
-        std::fprintf(stderr, "codec: not cached (%s); the run directory keeps it as codec.h5 (data.codec can name it)\n", e.what());
-      }
+  const bool usable = group.is_main() && fs::exists(path) && current(Fit::load(path));
+  if (fs::exists(path) && !usable && group.is_main() && named_by_user)
+    throw Error(path + ": " + what + " does not belong to this run's data (fitted for other settings); remove it or name another file");
+  Fit result;
+  if (!group.any(group.is_main() && !usable)) return Fit::load(path);
+  if (group.is_main()) {
+    std::fprintf(stderr, "%s: fitting (cached at %s)\n", what.c_str(), path.c_str());
+    result = fit();
+    try {
+      result.save(path);
+    } catch (const Error& e) {
+      if (named_by_user) throw;
+      std::fprintf(stderr, "%s: not cached (%s); the run directory keeps it\n", what.c_str(), e.what());
     }
-    group.barrier();
-    if (!group.is_main()) codec = fs::exists(path) ? LmqCodec::load(path) : fit_codec_on_split(store, d.split_train, d.codec_bins);
   }
+  group.barrier();
+  if (!group.is_main()) result = fs::exists(path) ? Fit::load(path) : fit();
+  return result;
+}
+
+std::string cache_path(const MaterialStore& store, const std::string& suffix) {
+  return fs::path(store.paths().front()).replace_extension("").string() + suffix;
+}
+
+// The atomic-density fit named by data.atoms (fitted on the training split and cached there when the file is missing),
+// or — when data.atoms is empty — cached next to the first store file as <store>.atoms-<split>.h5, so both arms share it.
+// A resumed run keeps the fit it started with.
+std::shared_ptr<const AtomicDensity> run_atoms(const DataSettings& d, const MaterialStore& store,
+                                               const std::optional<std::string>& resume_from) {
+  store.split(d.split_train);  // a missing or empty split fails here, before the cache path is chosen
+  const std::string path = d.atoms.empty() ? cache_path(store, ".atoms-" + d.split_train + ".h5") : d.atoms;
+  AtomicFitOptions options;
+  options.threads = usable_cpus().count;
+  auto atoms = std::make_shared<const AtomicDensity>(cached_fit<AtomicDensity>(
+      path, !d.atoms.empty(), "atomic-density baseline on split '" + d.split_train + "'",
+      [&] { return fit_atomic_density(store, d.split_train, options); },
+      [&](const AtomicDensity& a) { return a.fit_split == d.split_train && a.widths() == options.widths; }));
+  if (resume_from)
+    if (const auto saved = read_checkpoint_atoms(*resume_from); saved && saved->fingerprint() != atoms->fingerprint())
+      throw Error(path + ": atomic-density fit differs from the one in checkpoint " + *resume_from);
+  return atoms;
+}
+
+// The codec named by data.codec (fitted on the training split and cached there when the file is missing), or — when
+// data.codec is empty — cached next to the first store file as <store>.codec-<split>-<bins>.h5 (with -residual for the
+// residual target), so both arms of the study share it. A resumed run keeps the codec it started with.
+LmqCodec run_codec(const DataSettings& d, const MaterialStore& store, const AtomicDensity& atoms,
+                   const std::optional<std::string>& resume_from) {
+  const std::string path = d.codec.empty() ? cache_path(store, ".codec-" + d.split_train + "-" + std::to_string(d.codec_bins) +
+                                                                   (d.residual ? "-residual" : "") + ".h5")
+                                           : d.codec;
+  const LmqCodec codec = cached_fit<LmqCodec>(
+      path, !d.codec.empty(), std::to_string(d.codec_bins) + "-bin " + (d.residual ? "residual " : "") + "codec on split '" + d.split_train + "'",
+      [&] { return fit_codec_on_split(store, d.split_train, d.codec_bins, 30, nullptr, d.residual ? &atoms : nullptr); },
+      [&](const LmqCodec& c) {
+        return c.bins() == d.codec_bins && c.target == (d.residual ? "residual" : "density") &&
+               (!d.residual || c.atoms_fingerprint == atoms.fingerprint());
+      });
   if (codec.bins() != d.codec_bins)
     throw Error(path + ": codec has " + std::to_string(codec.bins()) + " bins but data.codec_bins is " + std::to_string(d.codec_bins));
+  if (codec.target != (d.residual ? "residual" : "density"))
+    throw Error(path + ": a codec of the " + codec.target + " but data.target is " + (d.residual ? "residual" : "density"));
+  if (d.residual && codec.atoms_fingerprint != atoms.fingerprint())
+    throw Error(path + ": a residual codec made over another atomic-density fit than " + (d.atoms.empty() ? "this run's" : d.atoms));
   if (resume_from) {
     const LmqCodec saved = read_checkpoint_codec(*resume_from);
     if (saved.boundaries() != codec.boundaries())
       throw Error(path + ": codec differs from the one in checkpoint " + *resume_from + " (" + std::to_string(codec.bins()) +
                   " vs " + std::to_string(saved.bins()) + " bins)");
   }
-  return {codec, path};
+  return codec;
 }
 
-// Also checks the evaluation sets, before the codec is fitted: a typo in eval.sets costs no time.
+// Also checks the evaluation sets, before anything is fitted: a typo in eval.sets costs no time.
 TrainingData load_training_data(const DataSettings& d, const std::vector<std::string>& eval_sets,
                                 const std::optional<std::string>& resume_from) {
-  TrainingData data;
-  data.store = std::make_shared<MaterialStore>(expand_store_paths(d.stores), d.cache_bytes);
-  for (const auto& set : eval_sets) data.store->split(set);
-  std::tie(data.codec, data.codec_path) = run_codec(d, *data.store, resume_from);
-  data.tokenizer = std::make_shared<V3Tokenizer>(d.patch, data.codec, d.max_len);
-  check_eval_sets(*data.store, eval_sets, *data.tokenizer);
-  data.set = load_training_set(data.store, d.split_train, *data.tokenizer, d.plan);
+  auto store = std::make_shared<MaterialStore>(expand_store_paths(d.stores), d.cache_bytes);
+  for (const auto& set : eval_sets) store->split(set);
+  const auto atoms = run_atoms(d, *store, resume_from);
+  TrainingData data{store, {V3Tokenizer(d.patch, run_codec(d, *store, *atoms, resume_from), d.max_len), atoms, d.residual}, {}};
+  check_eval_sets(*data.store, eval_sets, data.coding);
+  data.set = load_training_set(data.store, d.split_train, data.coding.tokenizer, d.plan, d.residual ? data.coding.atoms : nullptr,
+                               d.cache_bytes);
   data.set.skipped.print(std::cerr, "train");
   return data;
 }
@@ -194,18 +232,19 @@ struct StepResult {
 // On several ranks each computes the gradient of its share of the global batch; averaged over the ranks, it is the
 // gradient of the global batch (every share has as many sequences), so clipping and the step are the same on all.
 StepResult train_step(DensityTransformer& model, torch::optim::Optimizer& optimizer, const DensityLoss& density_loss,
-                      const PatchBatch& batch, uint64_t seed, double grad_clip, torch::Device device, Distributed& group) {
+                      const PatchBatch& batch, const TrainSettings& t, torch::Device device, Distributed& group) {
   // From pinned memory on CUDA (PatchDataset), the copies overlap the host's work up to the first read of a result.
   auto tokens = batch.tokens.to(device, /*non_blocking=*/true), dens_start = batch.dens_start.to(device, true);
   auto targets = batch.density_bins.to(device, true);
   torch::Tensor hidden;  // masked objective: the slots to predict; the causal objective predicts every slot
-  if (!model->config().causal) hidden = training_mask(batch.positions, targets.size(1), seed).to(device, true);
-  auto loss = density_loss(model->forward(tokens, dens_start, hidden), targets, hidden, batch.loss_weight.to(device, true));
+  if (!model->config().causal) hidden = training_mask(batch.positions, targets.size(1), t.seed, t.mask_all).to(device, true);
+  const torch::Tensor atoms = batch.atoms.defined() ? batch.atoms.to(device, true) : torch::Tensor();  // the residual target
+  auto loss = density_loss(model->forward(tokens, dens_start, hidden, atoms), targets, hidden, batch.loss_weight.to(device, true), atoms);
   optimizer.zero_grad();
   loss.backward();
   const double allreduce = group.average_gradients(model->parameters());
   // The norm of the averaged gradient is the same on every rank, so every rank skips or steps alike.
-  const double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), grad_clip);
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
   const double value = loss.item<double>();
   const bool finite = std::isfinite(grad_norm);  // a rank's non-finite loss makes the averaged gradient non-finite too
   if (finite) optimizer.step();
@@ -255,10 +294,10 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-std::string prepare_codec(const RunConfig& config) {
+void prepare_fits(const RunConfig& config) {
   const DataSettings d = run_settings(config).data;
   const MaterialStore store(expand_store_paths(d.stores), 0);
-  return run_codec(d, store, std::nullopt).second;
+  run_codec(d, store, *run_atoms(d, store, std::nullopt), std::nullopt);
 }
 
 RunConfig saved_run_config(const std::string& run_dir) {
@@ -289,7 +328,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
 
   // ---- model and optimizer, fresh or from the newest checkpoint; the same weights on every rank
   torch::manual_seed(t.seed);
-  const ModelConfig model_cfg = s.model.for_codec(data.codec.bins());
+  const ModelConfig model_cfg = s.model.for_codec(data.coding.tokenizer.codec().bins());
   DensityTransformer model(model_cfg);
   model->to(device);
   model->set_execution(model_execution(t.precision, t.attention, device));
@@ -306,13 +345,14 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
 
   // ---- the run directory (rank 0 writes it): resolved config, codec, event log — only now that all inputs are good
   const std::string resolved = config.to_yaml();
-  const std::string run_codec = (fs::path(run_dir) / "codec.h5").string();
   if (group.is_main()) {
     fs::create_directories(run_dir);
     if (!run_lock) lock_run_directory();
     remove_files_left_by_killed_writers((fs::path(run_dir) / "checkpoints").string());
     write_text_file_atomic((fs::path(run_dir) / "config.yaml").string(), resolved);
-    if (!resume_from) data.codec.save(run_codec);
+    if (!resume_from) data.coding.tokenizer.codec().save((fs::path(run_dir) / "codec.h5").string());
+    // A run resumed from before the atomic baseline existed gets it from now on.
+    if (!resume_from || !fs::exists(fs::path(run_dir) / "atoms.h5")) data.coding.atoms->save((fs::path(run_dir) / "atoms.h5").string());
   }
   const auto events = group.is_main() ? std::make_unique<EventWriter>(run_dir, state.events_file, state.events_bytes)
                                       : std::make_unique<EventWriter>();
@@ -328,7 +368,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   double eval_seconds = 0;
   auto evaluate = [&] {
     if (s.eval.sets.empty()) return;
-    const auto seconds = evaluate_run_step(*data.store, *data.tokenizer, model, s.eval, state.step, run_dir, *events, stop_requested);
+    const auto seconds = evaluate_run_step(*data.store, data.coding, model, s.eval, state.step, run_dir, *events, stop_requested);
     if (!seconds) return void(stop = true);
     eval_seconds += *seconds;
     std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
@@ -336,7 +376,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   };
   auto save = [&] {
     state.events_bytes = events->flush();
-    if (group.is_main()) save_checkpoint(run_dir, state, model, optimizer, run_codec, resolved, s.checkpoint.keep);
+    if (group.is_main()) save_checkpoint(run_dir, state, model, optimizer, resolved, s.checkpoint.keep);
   };
   auto checkpoint = [&] {
     if (s.eval.every == 0 && !stop) evaluate();  // a stop request should not wait for an evaluation
@@ -358,7 +398,8 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   // ---- the loader: this rank's share of each global batch of the stream, from the position the run stopped at
   const size_t local_batch = static_cast<size_t>(t.batch_size) / static_cast<size_t>(group.world());
   auto loader = torch::data::make_data_loader(
-      PatchDataset(data.set.source, data.tokenizer, stream, /*pin_memory=*/device.is_cuda()),
+      PatchDataset(data.set.source, std::make_shared<const V3Tokenizer>(data.coding.tokenizer), stream, /*pin_memory=*/device.is_cuda(),
+                   data.set.atom_grids),
       PlanSampler(static_cast<size_t>(t.batch_size), group.rank(), group.world(), state.position,
                   static_cast<uint64_t>(t.steps - state.step)),
       torch::data::DataLoaderOptions()
@@ -367,7 +408,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
           .max_jobs(2 * std::max<size_t>(1, static_cast<size_t>(s.data.workers))));
 
   // ---- the steps
-  const DensityLoss density_loss(data.codec, t.density_loss_power, t.crps_weight, device);
+  const DensityLoss density_loss(data.coding.tokenizer.codec(), t.density_loss_power, t.crps_weight, device);
   const int64_t first_step = state.step;
   int64_t bad_in_a_row = 0;
   ThroughputWindow window;
@@ -379,7 +420,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     const double lr = learning_rate(t, state.step);
     set_learning_rate(optimizer, lr);
     group.at_step(state.step + 1);
-    const StepResult step = train_step(model, optimizer, density_loss, batch, t.seed, t.grad_clip, device, group);
+    const StepResult step = train_step(model, optimizer, density_loss, batch, t, device, group);
     // The global batch's loss, tokens and FLOPs, and whether any rank was asked to stop: one small all-reduce.
     const auto sums = group.sum({step.loss, static_cast<double>(batch.tokens.numel()),
                                  3 * model->forward_flops(batch.tokens.size(1)) * static_cast<double>(batch.tokens.size(0)),

@@ -20,8 +20,8 @@ bool stop_requested();
 // Makes SIGINT and SIGTERM raise that flag in a process that supervises runs rather than training one.
 void install_stop_handlers();
 
-// Fits and caches the codec a run of `config` would use (unless it is there already), so that runs started side by
-// side find it rather than each fitting it; returns its path.
-std::string prepare_codec(const RunConfig& config);
+// Fits and caches the atomic-density baseline and the codec a run of `config` would use (unless they are there already),
+// so that runs started side by side find them rather than each fitting them.
+void prepare_fits(const RunConfig& config);
 
 }  // namespace rhotrain

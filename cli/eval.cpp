@@ -32,7 +32,7 @@ std::string checked_mode(const std::string& mode) {
   return mode;
 }
 
-// The in-loop record is step-N.json; one made with another mode or decoder must not replace it, so it names them.
+// The in-loop record is step-N.json; one made with another mode, decoder or stride must not replace it, so it names them.
 std::string record_name(int64_t step, const CheckpointEvalRequest& request) {
   std::string name = "step-" + std::to_string(step);
   if (!request.mode.empty() || !request.decode.empty()) {
@@ -40,6 +40,7 @@ std::string record_name(int64_t step, const CheckpointEvalRequest& request) {
     std::replace(mode.begin(), mode.end(), ':', '-');
     name += "." + mode + "." + (request.decode.empty() ? "run-decode" : request.decode);
   }
+  if (request.stride >= 0) name += ".stride-" + std::to_string(request.stride);
   return name + ".json";
 }
 
@@ -72,7 +73,7 @@ void eval_oracle(const cxxopts::ParseResult& r, const std::string& split) {
   if (coding.residual && coding.atoms->fingerprint() != coding.tokenizer.codec().atoms_fingerprint)
     throw Error(r["atoms"].as<std::string>() + ": not the atomic-density fit the codec's residuals were taken over");
   SkipReport skipped;
-  const EvalRecord rec = evaluate_oracle(store, split, coding, skipped);
+  const EvalRecord rec = evaluate_oracle(store, split, coding, r.count("stride") ? r["stride"].as<int>() : 0, skipped);
   skipped.print(std::cerr, "eval");
   print_eval_table(std::cerr, rec);
   if (r.count("out")) write_record(r["out"].as<std::string>(), rec);
@@ -92,6 +93,8 @@ int cmd_eval(int argc, char** argv) {
       ("store", "store file(s); default: the run's", cxxopts::value<std::vector<std::string>>())
       ("mode", "maskgit:K | free_running | teacher_forced; default: the run's eval.mode", cxxopts::value<std::string>())
       ("decode", "median | continuous | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
+      ("stride", "overlapping patches every N voxels, averaged (0: one tile per voxel); default: the run's eval.stride",
+       cxxopts::value<int>())
       ("o,out", "also write the JSON record here (it always goes to RUN/eval/SPLIT[@STORE]/step-N.json)",
        cxxopts::value<std::string>())
       ("write-predictions", "write each material's predicted grid into this folder, with a copy of the record",
@@ -119,6 +122,8 @@ int cmd_eval(int argc, char** argv) {
   request.set = split;
   if (r.count("mode")) request.mode = checked_mode(r["mode"].as<std::string>());
   if (r.count("decode")) request.decode = choice("decode", r["decode"].as<std::string>(), {"median", "continuous", "mean", "argmax"});
+  if (r.count("stride")) request.stride = r["stride"].as<int>();
+  if (request.stride < -1 || (r.count("stride") && request.stride < 0)) throw UsageError("--stride must be 0 or more");
   const std::string predictions = r.count("write-predictions") ? r["write-predictions"].as<std::string>() : "";
   const std::string format = choice("prediction-format", r["prediction-format"].as<std::string>(), {"h5", "chgcar", "cube"});
   if (!predictions.empty()) {

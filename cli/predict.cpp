@@ -133,6 +133,8 @@ int cmd_predict(int argc, char** argv) {
       ("spacing", "grid spacing in Å, each axis rounded up to 2^a·3^b·5^c", cxxopts::value<double>())
       ("mode", "maskgit:K | free_running; default: the run's eval.mode", cxxopts::value<std::string>())
       ("decode", "median | continuous | mean | argmax; default: the run's eval.decode", cxxopts::value<std::string>())
+      ("stride", "overlapping patches every N voxels, averaged (0: one tile per voxel); default: the run's eval.stride",
+       cxxopts::value<int>())
       ("normalize", "rescale each prediction to the electron count its training data implies")
       ("threads", "LibTorch threads (0: one per core)", cxxopts::value<int>()->default_value("0"))
       ("plot", "also draw each prediction (and the file's own density, when it has one on that grid) as PNG")
@@ -153,6 +155,8 @@ int cmd_predict(int argc, char** argv) {
   EvalSettings settings = trained.run.eval;
   if (r.count("mode")) settings.mode = r["mode"].as<std::string>();
   if (r.count("decode")) settings.decode = choice("decode", r["decode"].as<std::string>(), {"median", "continuous", "mean", "argmax"});
+  if (r.count("stride")) settings.stride = r["stride"].as<int>();
+  if (settings.stride < 0) throw UsageError("--stride must be 0 or more");
   if (settings.mode == "teacher_forced")
     throw UsageError("--mode teacher_forced reads the true density; a new structure is predicted free_running");
   check_eval_settings(settings, trained.run.model.shape.causal);

@@ -39,7 +39,8 @@ json material_rows(const std::vector<MaterialScore>& rows) {
   for (const auto& m : rows)
     out.push_back({{"id", m.id}, {"n_atoms", m.n_atoms}, {"n_e", m.n_e}, {"grid", m.grid}, {"sum_abs_err", m.sum_abs_err},
                    {"sum_abs_true", m.sum_abs_true}, {"nmae", m.nmae}, {"floor_nmae", m.floor_nmae},
-                   {"uniform_baseline_nmae", m.uniform_nmae}, {"atomic_baseline_nmae", number(m.atomic_nmae)}});
+                   {"uniform_baseline_nmae", m.uniform_nmae}, {"atomic_baseline_nmae", number(m.atomic_nmae)},
+                   {"seam_ratio", number(m.seam_ratio)}});
   return out;
 }
 
@@ -58,6 +59,7 @@ std::vector<MaterialScore> material_rows(const json& rows) {
     // Records written before there were two baselines call the uniform one "baseline" and have no atomic one.
     s.uniform_nmae = m.contains("uniform_baseline_nmae") ? m.at("uniform_baseline_nmae") : m.at("baseline_nmae");
     s.atomic_nmae = m.contains("atomic_baseline_nmae") ? number(m.at("atomic_baseline_nmae")) : std::numeric_limits<double>::quiet_NaN();
+    s.seam_ratio = m.contains("seam_ratio") ? number(m.at("seam_ratio")) : std::numeric_limits<double>::quiet_NaN();
     out.push_back(s);
   }
   return out;
@@ -79,12 +81,14 @@ std::string eval_record_json(const EvalRecord& r) {
                   {"step", r.step},
                   {"mode", r.mode},
                   {"decode", r.decode},
+                  {"stride", r.stride},
                   {"seconds", r.seconds},
                   {"aggregates",
                    {{"per_mat_mean", interval(a.per_mat_mean)},
                     {"per_electron", interval(a.per_electron)},
                     {"median", a.median},
                     {"p99", a.p99},
+                    {"seam_ratio", number(a.seam_ratio)},
                     {"deciles", deciles},
                     {"floor", {{"per_mat_mean", a.floor_per_mat_mean}, {"per_electron", a.floor_per_electron}}},
                     {"uniform_baseline", {{"per_mat_mean", a.uniform_per_mat_mean}, {"per_electron", a.uniform_per_electron}}},
@@ -102,6 +106,7 @@ EvalRecord read_eval_record(const std::string& path) {
     r.step = j.at("step");
     r.mode = j.at("mode");
     r.decode = j.at("decode");
+    r.stride = j.value("stride", 0);
     r.seconds = j.value("seconds", 0.0);
     r.materials = material_rows(j.at("materials"));
     const json& a = j.at("aggregates");
@@ -109,6 +114,7 @@ EvalRecord read_eval_record(const std::string& path) {
     r.aggregates.per_electron = interval(a.at("per_electron"));
     r.aggregates.median = a.at("median");
     r.aggregates.p99 = a.at("p99");
+    r.aggregates.seam_ratio = a.contains("seam_ratio") ? number(a.at("seam_ratio")) : std::numeric_limits<double>::quiet_NaN();
     const double nan = std::numeric_limits<double>::quiet_NaN();
     for (const auto& d : a.at("deciles"))
       r.aggregates.deciles.push_back({number(d.at("n_e_min")), number(d.at("n_e_max")), d.at("count"), interval(d.at("per_mat_mean")),
@@ -139,8 +145,10 @@ std::string ratio_text(double value, double reference) {
 void print_eval_table(std::ostream& os, const EvalRecord& r) {
   const Aggregates& a = r.aggregates;
   char line[256];
-  std::snprintf(line, sizeof line, "eval %s step %lld (%s, decode %s, %s, %.1f s): NMAE %%\n", r.set.c_str(),
-                static_cast<long long>(r.step), r.mode.c_str(), r.decode.c_str(), count_of(r.materials.size(), "material").c_str(), r.seconds);
+  const std::string stitching = r.stride > 0 ? ", patches every " + std::to_string(r.stride) + " voxels averaged" : "";
+  std::snprintf(line, sizeof line, "eval %s step %lld (%s, decode %s%s, %s, %.1f s): NMAE %%\n", r.set.c_str(),
+                static_cast<long long>(r.step), r.mode.c_str(), r.decode.c_str(), stitching.c_str(),
+                count_of(r.materials.size(), "material").c_str(), r.seconds);
   os << line;
   std::snprintf(line, sizeof line, "  %-22s %8s  %-19s %8s %8s %8s\n", "", "model", "95% CI", "floor", "atomic", "uniform");
   os << line;
@@ -164,6 +172,11 @@ void print_eval_table(std::ostream& os, const EvalRecord& r) {
   os << "\n";
   if (!std::isnan(a.atomic_per_mat_mean))
     os << "  model / atomic baseline (per-material mean): " << ratio_text(a.per_mat_mean.value, a.atomic_per_mat_mean) << "\n";
+  if (!std::isnan(a.seam_ratio)) {
+    std::snprintf(line, sizeof line, "  seam ratio %.3f (steps across patch boundaries vs within, relative to the true density's; 1 = seamless)\n",
+                  a.seam_ratio);
+    os << line;
+  }
 }
 
 }  // namespace rhotrain

@@ -12,6 +12,7 @@ namespace rhotrain {
 
 struct EvalRecord {
   std::string set, mode, decode;
+  int stride = 0;  // 0: one tile per voxel; else overlapping patches every `stride` voxels, averaged
   int64_t step = 0;
   double seconds = 0;
   std::vector<MaterialScore> materials;

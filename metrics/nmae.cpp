@@ -89,6 +89,7 @@ Aggregates aggregate(const std::vector<MaterialScore>& scores) {
   a.atomic_per_electron = per_electron(atomic, ne);
   a.atomic_median = atomic_known ? quantile(atomic, 0.5) : nan;
   a.atomic_p99 = atomic_known ? quantile(atomic, 0.99) : nan;
+  a.seam_ratio = per_mat_mean(column(scores, &MaterialScore::seam_ratio));
   const auto groups = decile_groups(scores, static_cast<int>(a.deciles.size()));
   for (size_t d = 0; d < a.deciles.size(); ++d) {
     std::vector<double> in_group;

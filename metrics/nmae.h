@@ -20,6 +20,7 @@ struct MaterialScore {
   double floor_nmae = 0;     // what the codec gives back of ρ: the floor no model with this codec can beat
   double uniform_nmae = 0;   // the uniform-density baseline: ρ̂ = ∫ρ dV / V everywhere
   double atomic_nmae = 0;    // the atomic-density baseline ρ_atoms (NaN: not available, e.g. an element the fit never saw)
+  double seam_ratio = 0;     // the prediction's step across patch boundaries relative to within, over the same for ρ (1: seamless)
 };
 
 // Σ|a−b| and Σ|b| over n values.
@@ -48,6 +49,7 @@ struct Aggregates {
   std::vector<DecileRow> deciles;
   double floor_per_mat_mean = 0, floor_per_electron = 0, uniform_per_mat_mean = 0, uniform_per_electron = 0;
   double atomic_per_mat_mean = 0, atomic_per_electron = 0, atomic_median = 0, atomic_p99 = 0;
+  double seam_ratio = 0;  // mean over the materials (NaN for records written before it was measured)
 };
 
 constexpr int kBootstrapResamples = 1000;

@@ -1,5 +1,7 @@
 #include "metrics/tiling.h"
 
+#include <cmath>
+#include <cstddef>
 #include <stdexcept>
 
 namespace rhotrain {
@@ -36,6 +38,29 @@ std::vector<AxisTile> overlapping_axis_tiles(int n, int patch, int stride) {
 
 std::vector<Tile> grid_tiles(const std::array<int, 3>& grid, int patch) {
   return product(axis_tiles(grid[0], patch), axis_tiles(grid[1], patch), axis_tiles(grid[2], patch));
+}
+
+double seam_ratio(const std::array<int, 3>& grid, const float* values, int patch) {
+  double across = 0, within = 0;
+  size_t n_across = 0, n_within = 0;
+  for (int axis = 0; axis < 3; ++axis) {
+    const int n = grid[axis];
+    // Voxel i and i + 1 (mod n) lie on two sides of a boundary where i + 1 starts a tile's used run of voxels.
+    std::vector<bool> boundary_after(static_cast<size_t>(n), false);
+    const auto tiles = axis_tiles(n, patch);
+    if (tiles.size() < 2) continue;
+    for (const auto& t : tiles) boundary_after[static_cast<size_t>((t.start + t.first_used + n - 1) % n)] = true;
+    const size_t stride = axis == 0 ? static_cast<size_t>(grid[1]) * grid[2] : axis == 1 ? static_cast<size_t>(grid[2]) : 1;
+    for (size_t v = 0; v < static_cast<size_t>(grid[0]) * grid[1] * grid[2]; ++v) {
+      const int i = static_cast<int>(v / stride % static_cast<size_t>(n));
+      const size_t next = i + 1 < n ? v + stride : v - static_cast<size_t>(i) * stride;
+      const double step = std::fabs(static_cast<double>(values[next]) - values[v]);
+      if (boundary_after[static_cast<size_t>(i)]) across += step, ++n_across;
+      else within += step, ++n_within;
+    }
+  }
+  if (n_across == 0 || n_within == 0 || within == 0) return 1.0;
+  return (across / static_cast<double>(n_across)) / (within / static_cast<double>(n_within));
 }
 
 std::vector<Tile> overlapping_grid_tiles(const std::array<int, 3>& grid, int patch, int stride) {

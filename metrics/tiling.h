@@ -24,6 +24,12 @@ std::vector<Tile> grid_tiles(const std::array<int, 3>& grid, int patch);
 
 // Patches at 0, stride, 2·stride, … < n on each axis (wrapping periodically), every voxel of each used.
 std::vector<Tile> overlapping_grid_tiles(const std::array<int, 3>& grid, int patch, int stride);
+// How much more a density steps across the tiling's patch boundaries than inside patches: the mean |ρ(v + e) − ρ(v)|
+// over neighbouring voxels on two sides of a boundary (along each axis, periodically) divided by the same mean over
+// neighbours within one patch. A DFT density has ~1 (the boundaries are arbitrary planes); a prediction whose patches
+// disagree at their edges has more. 1 when the grid has no boundary (an axis of one patch or less).
+double seam_ratio(const std::array<int, 3>& grid, const float* values, int patch);
+
 // The weight of a patch's voxel at offset a along one axis in the overlapping mean: min(a + 1, P − a), so a voxel
 // counts most from the patches it sits in the middle of, where the model sees most of its surroundings, and the
 // patches' edges fade out rather than meet in a seam.

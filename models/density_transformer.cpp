@@ -96,12 +96,18 @@ DensityTransformerImpl::DensityTransformerImpl(const ModelConfig& c) : cfg_(c) {
   axis_embedding = register_parameter("axis_embedding", torch::randn({3, c.patch, d}) * 0.02);
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int l = 0; l < c.layers; ++l) blocks->push_back(TransformerBlock(c));
-  if (c.geometry_bias) geometry = make_message("");
+  if (c.geometry_bias) {
+    radial_filter = register_module("radial_filter", torch::nn::Linear(torch::nn::LinearOptions(c.radial_bins, c.message_dim).bias(false)));
+    atom_species = register_module("atom_species", torch::nn::Linear(torch::nn::LinearOptions(d, c.message_dim).bias(false)));
+    message_out = register_module("message_out", torch::nn::Linear(torch::nn::LinearOptions(c.message_dim, d).bias(false)));
+    torch::nn::init::normal_(radial_filter->weight, 0.0, 1.0);
+    torch::nn::init::normal_(message_out->weight, 0.0, 0.02);
+    species_norm = register_parameter("species_norm", torch::ones({d}));
+  }
   final_norm = register_parameter("final_norm", torch::ones({d}));
   head = register_module("head", torch::nn::Linear(d, c.density_bins));
   torch::nn::init::normal_(head->weight, 0.0, 0.02);
   torch::nn::init::zeros_(head->bias);
-  if (c.geometry_bias && c.context_message) context = make_message("context_");
   if (c.atom_density_input) {
     atom_density = register_module("atom_density", torch::nn::Linear(torch::nn::LinearOptions(static_cast<int64_t>(kAtomDensityScales.size()), d).bias(false)));
     torch::nn::init::normal_(atom_density->weight, 0.0, 0.02);
@@ -112,33 +118,20 @@ torch::Tensor DensityTransformerImpl::embed_tokens(const torch::Tensor& tokens) 
   return embed->forward(tokens) + element_embedding->forward(element_table.index({tokens}));
 }
 
-// Names kept from before there were two messages (radial_filter, atom_species, message_out, species_norm), so that
-// checkpoints of the geometry message load.
-DensityTransformerImpl::Message DensityTransformerImpl::make_message(const std::string& prefix) {
-  const int d = cfg_.d_model;
-  Message m;
-  m.filter = register_module(prefix + "radial_filter", torch::nn::Linear(torch::nn::LinearOptions(cfg_.radial_bins, cfg_.message_dim).bias(false)));
-  m.species = register_module(prefix + "atom_species", torch::nn::Linear(torch::nn::LinearOptions(d, cfg_.message_dim).bias(false)));
-  m.out = register_module(prefix + "message_out", torch::nn::Linear(torch::nn::LinearOptions(cfg_.message_dim, d).bias(false)));
-  torch::nn::init::normal_(m.filter->weight, 0.0, 1.0);
-  torch::nn::init::normal_(m.out->weight, 0.0, 0.02);
-  m.norm = register_parameter(prefix + "species_norm", torch::ones({d}));
-  return m;
-}
-
 // What the atoms around a voxel, in every periodic image, say about its density. The density of a crystal is
 // close to a sum of per-species radial shapes, which this sum can represent. An atom's species vector depends on
 // its species token alone, so summing histograms per species first gives the same sum over atoms with a few
 // species rows instead of N atom rows.
-torch::Tensor DensityTransformerImpl::message(Message& m, const torch::Tensor& x, const SpeciesHistogram& h) {
+torch::Tensor DensityTransformerImpl::geometry_message(const torch::Tensor& x, const TokenGeometry& g) {
+  const SpeciesHistogram h = species_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
   const int64_t B = x.size(0);
   auto rows = torch::arange(B, torch::dtype(torch::kInt64).device(x.device())).unsqueeze(1);
   auto species_tokens = x.index({rows, v3::kSpeciesIndex + h.first_atom});  // [B, S, d]
-  auto species = m.species->forward(rms_norm(species_tokens, m.norm)) * h.valid.unsqueeze(-1);
+  auto species = atom_species->forward(rms_norm(species_tokens, species_norm)) * h.valid.unsqueeze(-1);
   // asinh: densities span decades and the codec's bins are log-spaced, while RMSNorm would keep only the
   // direction of a raw sum, so each channel enters on a log-like scale.
-  auto sum = (m.filter->forward(h.histogram) * species.unsqueeze(1)).sum(2);
-  return m.out->forward(torch::asinh(sum));
+  auto message = (radial_filter->forward(h.histogram) * species.unsqueeze(1)).sum(2);
+  return message_out->forward(torch::asinh(message));
 }
 
 DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start,
@@ -184,8 +177,7 @@ DensityTransformerImpl::Inputs DensityTransformerImpl::prepare(const torch::Tens
   if (cfg_.geometry_bias) {
     in.distance = g.distance;
     in.atom_valid = g.atom_valid;
-    in.histogram = species_radial_histogram(g, cfg_.radial_cutoff, cfg_.radial_bins);
-    in.slot_input = in.slot_input + message(geometry, in.x, in.histogram);
+    in.slot_input = in.slot_input + geometry_message(in.x, g);
     auto centres = torch::linspace(0.0, cfg_.rbf_cutoff, cfg_.rbf, torch::dtype(torch::kFloat32).device(dev));
     const double width = cfg_.rbf_cutoff / cfg_.rbf;
     in.rbf = torch::exp(-((in.distance.unsqueeze(-1) - centres) / width).pow(2));  // [B, V, N, K]
@@ -247,9 +239,7 @@ torch::Tensor DensityTransformerImpl::forward(const torch::Tensor& sequence, con
     }
   }
   auto read = cfg_.causal ? in.slots - 1 : in.slots;
-  auto out = x.index({in.batch_idx, read});
-  if (cfg_.context_message && cfg_.geometry_bias) out = out + message(context, x, in.histogram);
-  return logits(out).to(torch::kFloat32);
+  return logits(x.index({in.batch_idx, read})).to(torch::kFloat32);
 }
 
 torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache,
@@ -277,9 +267,7 @@ torch::Tensor DensityTransformerImpl::start_decoding(const torch::Tensor& tokens
     x = block(l).finish(x, exec_.fused_attention ? fused_attention(q, k, v, {}, {}, /*causal=*/true)
                                                  : torch::matmul(torch::softmax(attention_scores(q, k) + causal, -1), v));
   }
-  // The species tokens sit in the prefix, so their final states — and the context message — are known now.
-  if (cfg_.context_message && cfg_.geometry_bias) cache.context = message(context, x, in.histogram);
-  return logits(cache.context.defined() ? x.select(1, n - 1) + cache.context.select(1, 0) : x.select(1, n - 1)).to(torch::kFloat32);
+  return logits(x.select(1, n - 1)).to(torch::kFloat32);
 }
 
 torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, DecodeCache& cache) {
@@ -308,7 +296,7 @@ torch::Tensor DensityTransformerImpl::decode_next(const torch::Tensor& token, De
       scores.narrow(-1, v3::kSpeciesIndex, N).add_(cache.slot_bias[l].select(2, t).unsqueeze(2).to(scores.scalar_type()));
     x = block(l).finish(x, torch::matmul(torch::softmax(scores, -1), cache.values[l]));
   }
-  return logits(cache.context.defined() ? x.select(1, 0) + cache.context.select(1, t + 1) : x.select(1, 0)).to(torch::kFloat32);
+  return logits(x.select(1, 0)).to(torch::kFloat32);
 }
 
 double DensityTransformerImpl::forward_flops(int64_t length) const {

@@ -42,7 +42,6 @@ class DensityTransformerImpl : public torch::nn::Module {
     std::vector<torch::Tensor> slot_bias;     // per block [B, heads, P³, atoms] (geometry_bias)
     torch::Tensor key_extra;                  // fused attention with geometry: every position's atom columns
     torch::Tensor slot_input, cos, sin;       // [B, P³, d]; rotary tables for every position
-    torch::Tensor context;                    // [B, P³, d] the context message (context_message)
     int64_t dens_start = 0, next_slot = 0;    // DENS_START in the sequence the stack runs over
   };
   torch::Tensor start_decoding(const torch::Tensor& tokens, int64_t dens_start, DecodeCache& cache, const torch::Tensor& atoms = {});
@@ -62,19 +61,12 @@ class DensityTransformerImpl : public torch::nn::Module {
   struct Inputs {
     torch::Tensor tokens, dens_start;  // what the stack runs over (without position tokens, unless attended)
     torch::Tensor x, slots, batch_idx, slot_input, cos, sin, rbf, distance, atom_valid;
-    SpeciesHistogram histogram;  // geometry_bias: per-species periodic-image radial histograms around each slot
   };
   Inputs prepare(const torch::Tensor& sequence, const torch::Tensor& sequence_dens_start, const torch::Tensor& hidden,
                  const torch::Tensor& atoms);
   torch::Tensor embed_tokens(const torch::Tensor& tokens);
-  // A message into each density slot [B, P³, d] from the atoms around it: Σ over species s of (histogram(s) · filter) ⊙
-  // species(s), where species(s) reads the state of s's first species token in `x`.
-  struct Message {
-    torch::nn::Linear filter{nullptr}, species{nullptr}, out{nullptr};
-    torch::Tensor norm;
-  };
-  Message make_message(const std::string& prefix);
-  torch::Tensor message(Message& m, const torch::Tensor& x, const SpeciesHistogram& h);
+  // The geometry message into each density slot [B, P³, d].
+  torch::Tensor geometry_message(const torch::Tensor& x, const TokenGeometry& g);
   torch::Tensor logits(const torch::Tensor& hidden);
   TransformerBlockImpl& block(size_t i) { return *blocks[i]->as<TransformerBlockImpl>(); }
   // Null unless exec_ asks for bf16.
@@ -89,10 +81,9 @@ class DensityTransformerImpl : public torch::nn::Module {
   torch::nn::Linear element_embedding{nullptr};
   torch::Tensor mask_embedding, axis_embedding;  // [d], [3, P, d]
   torch::nn::ModuleList blocks{nullptr};
-  // Geometry message into each density slot's input, from the species' embeddings; with context_message a second one
-  // after the stack, from the species tokens' final states — which have attended to the whole crystal, so the radial
-  // shape an element adds around itself can depend on what it is bonded to (charge transfer, coordination).
-  Message geometry, context;
+  // Geometry message into each density slot: Σ over species s of (histogram(s) · radial_filter) ⊙ species(s).
+  torch::nn::Linear radial_filter{nullptr}, atom_species{nullptr}, message_out{nullptr};
+  torch::Tensor species_norm;
   torch::Tensor final_norm;
   torch::nn::Linear head{nullptr};
   // ρ_atoms at a density slot, on a few log-like scales, into the slot's input (atom_density_input).

@@ -23,7 +23,6 @@ struct ModelConfig {
   bool attend_positions = false;  // with geometry_bias: keep the position tokens in the attended sequence
   bool causal = false;   // objective: causal (next token) or masked (bidirectional)
   bool atom_density_input = false;  // residual target: each density slot also sees ρ_atoms at its voxel
-  bool context_message = false;     // with geometry_bias: a second message from the atoms after the stack (see the model)
 };
 
 // How a model runs, apart from its shape and weights: attention through one fused kernel (models/torch_compat.h) or

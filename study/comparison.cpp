@@ -180,10 +180,10 @@ std::vector<std::string> mismatches(const Arms& arms) {
   for (const auto* arm : {&arms.a, &arms.b})
     for (const auto& r : *arm) {
       steps |= r.eval.step != arms.a[0].eval.step;
-      modes |= r.eval.mode != arms.a[0].eval.mode || r.eval.decode != arms.a[0].eval.decode;
+      modes |= r.eval.mode != arms.a[0].eval.mode || r.eval.decode != arms.a[0].eval.decode || r.eval.stride != arms.a[0].eval.stride;
     }
   if (steps) why.push_back("evaluated at different steps");
-  if (modes) why.push_back("different eval mode/decode");
+  if (modes) why.push_back("different eval mode/decode/stride");
   return why;
 }
 
@@ -210,7 +210,7 @@ std::string draw_best_median_worst(const Run& run, const std::vector<std::string
     TrainedModel trained(run.dir, std::to_string(run.eval.step));
     const MaterialStore materials(expand_store_paths(store.empty() ? trained.run.data.stores : store), 0);
     EvalSettings settings = trained.run.eval;
-    settings.mode = run.eval.mode, settings.decode = run.eval.decode;
+    settings.mode = run.eval.mode, settings.decode = run.eval.decode, settings.stride = run.eval.stride;
     std::vector<const MaterialScore*> order;
     for (const auto& m : run.eval.materials) order.push_back(&m);
     std::sort(order.begin(), order.end(), [](const auto* x, const auto* y) { return x->nmae < y->nmae; });

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 
 #include "metrics/arm_comparison.h"
@@ -67,6 +68,23 @@ TEST(Tiling, OverlappingPatchesCoverEveryVoxelFromSeveralPatches) {
   EXPECT_EQ(overlap_weight(2, 6), 3);
   EXPECT_EQ(overlap_weight(3, 6), 3);
   EXPECT_EQ(overlap_weight(5, 6), 1);
+}
+
+TEST(Tiling, SeamRatioSeesStepsAtPatchBoundaries) {
+  const std::array<int, 3> grid = {12, 12, 8};
+  std::vector<float> smooth(12 * 12 * 8), seamed(smooth.size());  // noise, and noise with jumps at the tiles' edges
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (int i = 0; i < 12; ++i)
+    for (int j = 0; j < 12; ++j)
+      for (int k = 0; k < 8; ++k) {
+        const size_t v = static_cast<size_t>((i * 12 + j) * 8 + k);
+        smooth[v] = uniform(rng);  // steps alike everywhere, on average
+        seamed[v] = smooth[v] + static_cast<float>(((i / 4 + j / 4 + k / 4) % 2) * 3);  // a jump at every 4-voxel tile boundary
+      }
+  EXPECT_NEAR(seam_ratio(grid, smooth.data(), 4), 1.0, 0.1);  // no seams: the boundaries step as the rest does
+  EXPECT_GT(seam_ratio(grid, seamed.data(), 4), 2.0);
+  EXPECT_EQ(seam_ratio({3, 3, 3}, smooth.data(), 4), 1.0);  // one patch covers the grid: no boundary
 }
 
 MaterialScore score(const std::string& id, double n_e, double nmae) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "materials/store.h"
 #include "models/density_transformer.h"
 #include "models/torch_compat.h"
 #include "tests/tb_reference_decoder.h"
@@ -33,6 +34,10 @@ class Train : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir;
     ASSERT_EQ(run_rhotrain("synth --out " + dir_->file("s.h5") + " --n-train 16 --n-val 4 --seed 8").exit_code, 0);
+    // Four of the training materials as a set of their own: elements the atomic-density fit has seen (with 16 training
+    // materials, val_200 holds elements it has not, for which the atomic baseline is not available).
+    const auto train = MaterialStore({dir_->file("s.h5")}, 0).split("train");
+    update_store(dir_->file("s.h5"), [&](StoreWriter& w) { w.write_split("seen", {train.begin(), train.begin() + 4}); });
     // A model small enough that a step takes milliseconds; checkpoints every 3 steps.
     test::write_file(dir_->file("tiny.yaml"),
                      "data:\n  store: [" + dir_->file("s.h5") + "]\n  patch: 4\n  codec_bins: 32\n  max_len: 600\n"
@@ -66,14 +71,17 @@ std::vector<torch::Tensor> weights(const std::string& checkpoint_dir, const RunC
   return out;
 }
 
-TEST_F(Train, ResumedRunMatchesStraightRunExactly) {
+// A run of `target` trained straight through, and the same run stopped at step 3 and resumed, log bit-identical losses
+// and end with identical weights.
+void expect_resume_is_exact(const std::string& config, const std::string& target) {
   TempDir runs;
-  const auto straight = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("straight"));
+  const std::string common = "train --config " + config + " --set data.target=" + target;
+  const auto straight = run_rhotrain(common + " --run-dir " + runs.file("straight"));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
   EXPECT_NE(straight.err.find("budget 6 steps x 4 = 24 sequences"), std::string::npos) << straight.err;
 
-  ASSERT_EQ(run_rhotrain("train --config " + config() + " --steps 3 --run-dir " + runs.file("split")).exit_code, 0);
-  const auto resumed = run_rhotrain("train --config " + config() + " --run-dir " + runs.file("split") + " --resume");
+  ASSERT_EQ(run_rhotrain(common + " --steps 3 --run-dir " + runs.file("split")).exit_code, 0);
+  const auto resumed = run_rhotrain(common + " --run-dir " + runs.file("split") + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming from"), std::string::npos);
 
@@ -94,11 +102,65 @@ TEST_F(Train, ResumedRunMatchesStraightRunExactly) {
     }
   EXPECT_EQ(loss_points, 6);
   RunConfig c;
-  c.merge_file(config());
+  c.merge_file(config);
+  c.set("data.target", target, "test");
   const auto wa = weights(checkpoint_at(runs.file("straight"), 6), c), wb = weights(checkpoint_at(runs.file("split"), 6), c);
   ASSERT_EQ(wa.size(), wb.size());
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "parameter " << i;
   EXPECT_EQ(read_train_state(checkpoint_at(runs.file("split"), 6)).position, 24u);
+  // The run and every checkpoint carry the atomic-density fit and a codec of what the tokens encode.
+  EXPECT_TRUE(fs::exists(runs.file("split/atoms.h5")));
+  EXPECT_TRUE(read_checkpoint_atoms(checkpoint_at(runs.file("split"), 6)) != nullptr);
+  EXPECT_EQ(read_checkpoint_codec(checkpoint_at(runs.file("split"), 3)).target, target);
+}
+
+TEST_F(Train, ResumedRunMatchesStraightRunExactly) { expect_resume_is_exact(config(), "density"); }
+
+// The residual target learns ρ − ρ_atoms over a signed codec; it resumes as exactly, and scores against the true ρ.
+TEST_F(Train, AResidualRunResumesExactlyAndScoresTheDensityItDecodes) {
+  expect_resume_is_exact(config(), "residual");
+  TempDir runs;
+  const std::string run = runs.file("r");
+  const auto r = run_rhotrain("train --config " + config() + " --set data.target=residual --set train.mask=all --set eval.sets=[seen] --run-dir " + run);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(test::read_file(run + "/eval/seen/step-6.json"));
+  for (const auto& m : j["materials"]) {
+    // The floor is what the residual codec gives back over the baseline: far below the atomic baseline itself.
+    EXPECT_LT(m["floor_nmae"].get<double>(), 0.5 * m["atomic_baseline_nmae"].get<double>()) << m["id"];
+    EXPECT_GT(m["nmae"].get<double>(), m["floor_nmae"].get<double>());
+  }
+  const auto e = run_rhotrain("eval --run " + run + " --split seen --out " + runs.file("again.json"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(test::read_file(runs.file("again.json")))["aggregates"]["per_mat_mean"], j["aggregates"]["per_mat_mean"]);
+  // The residual target cannot predict a material with an element the fit never saw: skipped, and said so.
+  const auto val = run_rhotrain("eval --run " + run + " --split val_200");
+  if (val.exit_code == 0) EXPECT_NE(val.err.find("an element the atomic-density fit never saw"), std::string::npos) << val.err;
+  else EXPECT_NE(val.err.find("no material can be"), std::string::npos) << val.err;
+}
+
+// A run made before the atomic baseline existed (no atoms.h5, no data.target in its config) still loads and scores as
+// before, with the atomic baseline not available.
+TEST_F(Train, ARunFromBeforeTheAtomicBaselineStillEvaluates) {
+  TempDir runs;
+  const std::string run = runs.file("old");
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --set eval.sets=[val_200] --run-dir " + run).exit_code, 0);
+  const auto before = nlohmann::json::parse(test::read_file(run + "/eval/val_200/step-6.json"));
+  fs::remove(run + "/atoms.h5");
+  for (const auto& c : fs::directory_iterator(run + "/checkpoints")) {
+    fs::remove(c.path() / "atoms.h5");
+    std::string yaml = test::read_file((c.path() / "config.yaml").string());
+    for (const char* key : {"  target: \"density\"\n", "  atoms: \"\"\n", "  mask: \"cosine\"\n"}) {
+      ASSERT_NE(yaml.find(key), std::string::npos) << key;
+      yaml.erase(yaml.find(key), std::string(key).size());
+    }
+    test::write_file((c.path() / "config.yaml").string(), yaml);
+  }
+  const auto e = run_rhotrain("eval --run " + run + " --out " + runs.file("old.json"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto j = nlohmann::json::parse(test::read_file(runs.file("old.json")));
+  EXPECT_EQ(j["aggregates"]["per_mat_mean"], before["aggregates"]["per_mat_mean"]);
+  EXPECT_TRUE(j["aggregates"]["atomic_baseline"]["per_mat_mean"].is_null());
+  EXPECT_NE(e.out.find(" n/a "), std::string::npos) << e.out;
 }
 
 TEST_F(Train, ResumeWithAChangedConfigIsRefusedNamingTheKeys) {
@@ -191,7 +253,7 @@ TEST_F(Train, AStoreOnAReadOnlyFilesystemTrainsWithTheCodecInTheRunDirectory) {
   const auto r = run_rhotrain("train --config " + config() + " --steps 3 --set data.store=[" + ro.file("s.h5") +
                               "] --run-dir " + runs.file("r"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("codec: not cached"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("codec on split 'train': not cached"), std::string::npos) << r.err;
   EXPECT_TRUE(fs::exists(runs.file("r/codec.h5")));
   EXPECT_EQ(ro.entries(), std::vector<std::string>{"s.h5"});
 }
@@ -274,31 +336,40 @@ TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
 TEST_F(Train, InLoopEvaluationWritesJsonAndScalarsAndEvalCommandReproducesIt) {
   TempDir runs;
   const std::string run = runs.file("e");
-  const auto r = run_rhotrain("train --config " + config() + " --run-dir " + run + " --set eval.sets=[val_200]");
+  const auto r = run_rhotrain("train --config " + config() + " --run-dir " + run + " --set eval.sets=[seen]");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("eval val_200 step 3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("eval seen step 3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("% of training time"), std::string::npos);
-  const std::string json_path = run + "/eval/val_200/step-6.json";
+  const std::string json_path = run + "/eval/seen/step-6.json";
   ASSERT_TRUE(fs::exists(json_path));
   const auto j = nlohmann::json::parse(test::read_file(json_path));
-  EXPECT_EQ(j["set"], "val_200");
+  EXPECT_EQ(j["set"], "seen");
   EXPECT_EQ(j["mode"], "maskgit:1");
-  ASSERT_EQ(j["materials"].size(), 4u);  // every val_200 material, every voxel
+  ASSERT_EQ(j["materials"].size(), 4u);  // every material of the set, every voxel
   for (const auto& m : j["materials"]) {
     EXPECT_NEAR(m["nmae"].get<double>(), m["sum_abs_err"].get<double>() / m["sum_abs_true"].get<double>(), 1e-12);
     EXPECT_GT(m["floor_nmae"].get<double>(), 0.0);
-    EXPECT_GT(m["uniform_nmae"].get<double>(), m["floor_nmae"].get<double>());
+    EXPECT_GT(m["uniform_baseline_nmae"].get<double>(), m["floor_nmae"].get<double>());
+    EXPECT_GT(m["atomic_baseline_nmae"].get<double>(), 0.0);
+    EXPECT_LT(m["atomic_baseline_nmae"].get<double>(), m["uniform_baseline_nmae"].get<double>());
   }
+  EXPECT_LT(j["aggregates"]["atomic_baseline"]["per_mat_mean"].get<double>(), j["aggregates"]["uniform_baseline"]["per_mat_mean"].get<double>());
   EXPECT_EQ(j["aggregates"]["deciles"].size(), 10u);
   bool logged = false;
+  bool atomic_logged = false;
   for (const auto& f : event_files(run))
-    for (const auto& p : read_event_file(f).scalars)
-      logged |= p.tag == "eval/val_200/nmae_per_mat_mean" && p.step == 6 &&
+    for (const auto& p : read_event_file(f).scalars) {
+      logged |= p.tag == "eval/seen/nmae_per_mat_mean" && p.step == 6 &&
                 std::fabs(p.value - j["aggregates"]["per_mat_mean"]["value"].get<double>()) < 1e-6;
+      atomic_logged |= p.tag == "eval/seen/atomic_baseline_nmae_per_mat_mean" && p.step == 6 &&
+                       std::fabs(p.value - j["aggregates"]["atomic_baseline"]["per_mat_mean"].get<double>()) < 1e-6;
+    }
   EXPECT_TRUE(logged);
+  EXPECT_TRUE(atomic_logged);
+  EXPECT_NE(r.err.find("model / atomic baseline (per-material mean)"), std::string::npos) << r.err;
 
   // The same checkpoint evaluated offline gives the same numbers.
-  const auto e = run_rhotrain("eval --run " + run + " --step 6 --out " + runs.file("again.json"));
+  const auto e = run_rhotrain("eval --run " + run + " --split seen --step 6 --out " + runs.file("again.json"));
   ASSERT_EQ(e.exit_code, 0) << e.err;
   const auto k = nlohmann::json::parse(test::read_file(runs.file("again.json")));
   EXPECT_EQ(k["aggregates"]["per_mat_mean"], j["aggregates"]["per_mat_mean"]);
@@ -472,17 +543,29 @@ TEST_F(Train, CompareTakesSeveralSeedsPerArmAndRefusesMismatchedSeedsOrBudgets) 
   EXPECT_FALSE(fs::exists(runs.file("bad.md")));
 }
 
+// The oracle — true tokens through tiling, decoding and stitching — gives back exactly the floor, for every material: of
+// the density codec, and of a residual codec over the atomic-density fit.
 TEST_F(Train, OracleEvaluationEqualsTheCodecFloorExactly) {
   TempDir d;
-  ASSERT_EQ(run_rhotrain("fit-codec --store " + dir_->file("s.h5") + " --bins 64 -o " + d.file("c.h5")).exit_code, 0);
-  for (int patch : {4, 5, 7, 13}) {  // tails, n = kP, n < P (12-voxel axes at P=13) all occur
-    const auto r = run_rhotrain("eval --oracle --store " + dir_->file("s.h5") + " --codec " + d.file("c.h5") +
-                                " --set train --patch " + std::to_string(patch) + " --out " + d.file("o.json"));
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("oracle check passed"), std::string::npos);
-    const auto j = nlohmann::json::parse(test::read_file(d.file("o.json")));
-    EXPECT_EQ(j["materials"].size(), 16u);
-  }
+  const std::string store = dir_->file("s.h5");
+  ASSERT_EQ(run_rhotrain("fit-codec --store " + store + " --bins 64 -o " + d.file("c.h5")).exit_code, 0);
+  ASSERT_EQ(run_rhotrain("fit-atoms --store " + store + " --score-split seen -o " + d.file("atoms.h5")).exit_code, 0);
+  const auto residual = run_rhotrain("fit-codec --store " + store + " --bins 64 --atoms " + d.file("atoms.h5") + " -o " + d.file("r.h5"));
+  ASSERT_EQ(residual.exit_code, 0) << residual.err;
+  EXPECT_NE(residual.out.find("residual codec"), std::string::npos) << residual.out;
+  for (const std::string& codec : {"--codec " + d.file("c.h5"), "--codec " + d.file("r.h5") + " --atoms " + d.file("atoms.h5")})
+    for (const char* patch : {"4", "5", "7", "13", "5 --stride 2"}) {  // tails, n = kP, n < P, overlapping patches
+      const auto r = run_rhotrain("eval --oracle --store " + store + " " + codec + " --set train --patch " + patch +
+                                  " --out " + d.file("o.json"));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_NE(r.out.find("oracle check passed"), std::string::npos);
+      const auto j = nlohmann::json::parse(test::read_file(d.file("o.json")));
+      EXPECT_EQ(j["materials"].size(), 16u);
+    }
+  // Without its atomic-density fit a residual codec cannot be decoded: refused, naming what is missing.
+  const auto missing = run_rhotrain("eval --oracle --store " + store + " --codec " + d.file("r.h5"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--atoms"), std::string::npos) << missing.err;
 }
 
 // Scoring your own data: an evaluation on another store is recorded where compare finds it, keyed by store and split.

@@ -156,6 +156,18 @@ std::vector<float> predict_density(const Material& m, const DensityCoding& codin
       predicted[v] = static_cast<float>(weighted[v] / weight[v]);
       if (coding.residual) predicted[v] = atoms[v] + predicted[v];
     }
+  // A residual carries no net charge: the atomic baseline already holds the count its elements bring (fitted ∫f_Z match
+  // the valence counts to 0.01 e), while a patchwise model's residuals need not sum to zero over the cell. So the
+  // baseline part is scaled by 1 − α such that ∫ρ̂ dV is exactly that count — a fraction of a percent, moved where the
+  // density is rather than spread as a constant into low-density regions. The oracle is left as the codec rounds it.
+  if (coding.residual && model) {
+    double predicted_sum = 0, atoms_sum = 0;
+    for (size_t v = 0; v < predicted.size(); ++v) predicted_sum += predicted[v], atoms_sum += atoms[v];
+    const double voxel_volume = std::abs(cell_volume(m.lattice)) / static_cast<double>(predicted.size());
+    const double alpha = (predicted_sum * voxel_volume - coding.atoms->electrons(m.numbers)) / (atoms_sum * voxel_volume);
+    if (std::isfinite(alpha) && atoms_sum > 0)
+      for (size_t v = 0; v < predicted.size(); ++v) predicted[v] = static_cast<float>(predicted[v] - alpha * atoms[v]);
+  }
   return predicted;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
+#include "metrics/tiling.h"
 #include "models/density_transformer.h"
 #include "trainer/device.h"
 #include "trainer/distributed.h"
@@ -47,6 +48,7 @@ MaterialScore score(const Material& m, const std::vector<float>& predicted, cons
   sc.floor_nmae = fl[0] / fl[1];
   const auto bl = abs_error_sums(baseline.data(), m.density.data(), m.density.size());
   sc.uniform_nmae = bl[0] / bl[1];
+  sc.seam_ratio = seam_ratio(m.grid, predicted.data(), coding.tokenizer.patch()) / seam_ratio(m.grid, m.density.data(), coding.tokenizer.patch());
   sc.atomic_nmae = std::numeric_limits<double>::quiet_NaN();
   if (!atoms.empty()) {
     const auto at = abs_error_sums(atoms.data(), m.density.data(), m.density.size());
@@ -69,6 +71,7 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
 
   EvalRecord rec;
   rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
+  rec.stride = s.stride > 0 && s.stride < coding.tokenizer.patch() ? s.stride : 0;
   const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
                                    coding.tokenizer, skipped, coding.residual ? coding.atoms.get() : nullptr);
   // On several ranks each scores every world-th material and the rows are gathered in the set's order: each
@@ -125,14 +128,17 @@ EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport&
   EvalSettings settings = trained.run.eval;
   if (!request.mode.empty()) settings.mode = request.mode;
   if (!request.decode.empty()) settings.decode = request.decode;
+  if (request.stride >= 0) settings.stride = request.stride;
   configure_threads(trained.run.train.threads);
   return *evaluate_set(store, request.set, trained.coding, &trained.model, settings, trained.step, skipped, {},
                        request.on_prediction);
 }
 
-EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const DensityCoding& coding, SkipReport& skipped) {
+EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const DensityCoding& coding, int stride,
+                           SkipReport& skipped) {
   EvalSettings s;
   s.mode = "oracle";
+  s.stride = stride;
   return *evaluate_set(store, set, coding, nullptr, s, 0, skipped);
 }
 

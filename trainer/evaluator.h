@@ -43,12 +43,14 @@ struct CheckpointEvalRequest {
   std::string run_dir, step = "last";  // a step number or "last"
   std::vector<std::string> stores;     // paths or globs
   std::string set = "val_200", mode, decode;
+  int stride = -1;               // -1: the run's eval.stride
   PredictionSink on_prediction;  // optional
 };
 EvalRecord evaluate_checkpoint(const CheckpointEvalRequest& request, SkipReport& skipped);
 
 // The oracle: the true density tokens through the same tiling, decoding and stitching path.
-EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const DensityCoding& coding, SkipReport& skipped);
+EvalRecord evaluate_oracle(const MaterialStore& store, const std::string& set, const DensityCoding& coding, int stride,
+                           SkipReport& skipped);
 // Throws Error when any material's oracle NMAE differs from its codec floor: a tiling or stitching bug.
 void check_oracle_equals_floor(const EvalRecord& oracle);
 

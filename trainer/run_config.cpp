@@ -45,7 +45,6 @@ const KeySpec kSchema[] = {
     {"model.objective", Kind::text, "masked", "masked|causal", arm},
     {"model.geometry_bias", Kind::boolean, "true", "", arm},
     {"model.attend_positions", Kind::boolean, "false", "", arm},
-    {"model.context_message", Kind::boolean, "false", "", arm},
     {"model.d_model", Kind::integer, "0", "", arm},
     {"model.layers", Kind::integer, "0", "", arm},
     {"model.heads", Kind::integer, "0", "", arm},

@@ -44,7 +44,6 @@ ModelSettings model_settings(const RunConfig& c) {
   override_int("model.ffn", s.shape.ffn);
   s.shape.geometry_bias = c.get_bool("model.geometry_bias");
   s.shape.attend_positions = c.get_bool("model.attend_positions");
-  s.shape.context_message = c.get_bool("model.context_message");
   s.shape.causal = c.get_string("model.objective") == "causal";
   s.shape.patch = static_cast<int>(c.get_int("data.patch"));
   s.shape.atom_density_input = c.get_string("data.target") == "residual";

@@ -77,21 +77,22 @@ struct TrainingData {
   TrainingSet set;
 };
 
-// A fit cached in a file next to the store: read when `path` exists and is `current`, else fitted by rank 0 and saved
-// there while the other ranks wait, then read by them. A cache path that cannot be written (a read-only store) is
-// said so and the run keeps its fit in the run directory; the other ranks then fit the same (the fits are
-// deterministic). A path the user named must be current and writable.
+// A fit cached in a file next to the store: read when `path` exists and fits this run (`mismatch` says why not, or ""),
+// else fitted by rank 0 and saved there while the other ranks wait, then read by them. A cache path that cannot be
+// written (a read-only store) is said so and the run keeps its fit in the run directory; the other ranks then fit the
+// same (the fits are deterministic). A path the user named must fit the run and be writable.
 template <class Fit>
 Fit cached_fit(const std::string& path, bool named_by_user, const std::string& what, const std::function<Fit()>& fit,
-               const std::function<bool(const Fit&)>& current) {
+               const std::function<std::string(const Fit&)>& mismatch) {
   Distributed& group = process_group();
-  const bool usable = group.is_main() && fs::exists(path) && current(Fit::load(path));
-  if (fs::exists(path) && !usable && group.is_main() && named_by_user)
-    throw Error(path + ": " + what + " does not belong to this run's data (fitted for other settings); remove it or name another file");
+  const std::string why = group.is_main() && fs::exists(path) ? mismatch(Fit::load(path)) : "";
+  if (!why.empty() && named_by_user) throw Error(path + ": " + why);
+  const bool usable = group.is_main() && fs::exists(path) && why.empty();
   Fit result;
   if (!group.any(group.is_main() && !usable)) return Fit::load(path);
   if (group.is_main()) {
-    std::fprintf(stderr, "%s: fitting (cached at %s)\n", what.c_str(), path.c_str());
+    std::fprintf(stderr, "%s: fitting%s (cached at %s)\n", what.c_str(), why.empty() ? "" : (" again: the cached one " + why).c_str(),
+                 path.c_str());
     result = fit();
     try {
       result.save(path);
@@ -121,7 +122,10 @@ std::shared_ptr<const AtomicDensity> run_atoms(const DataSettings& d, const Mate
   auto atoms = std::make_shared<const AtomicDensity>(cached_fit<AtomicDensity>(
       path, !d.atoms.empty(), "atomic-density baseline on split '" + d.split_train + "'",
       [&] { return fit_atomic_density(store, d.split_train, options); },
-      [&](const AtomicDensity& a) { return a.fit_split == d.split_train && a.widths() == options.widths; }));
+      [&](const AtomicDensity& a) {
+        return a.fit_split != d.split_train ? "was fitted on split '" + a.fit_split + "', not '" + d.split_train + "'"
+               : a.widths() != options.widths ? std::string("has other widths than this build fits") : std::string();
+      }));
   if (resume_from)
     if (const auto saved = read_checkpoint_atoms(*resume_from); saved && saved->fingerprint() != atoms->fingerprint())
       throw Error(path + ": atomic-density fit differs from the one in checkpoint " + *resume_from);
@@ -140,15 +144,13 @@ LmqCodec run_codec(const DataSettings& d, const MaterialStore& store, const Atom
       path, !d.codec.empty(), std::to_string(d.codec_bins) + "-bin " + (d.residual ? "residual " : "") + "codec on split '" + d.split_train + "'",
       [&] { return fit_codec_on_split(store, d.split_train, d.codec_bins, 30, nullptr, d.residual ? &atoms : nullptr); },
       [&](const LmqCodec& c) {
-        return c.bins() == d.codec_bins && c.target == (d.residual ? "residual" : "density") &&
-               (!d.residual || c.atoms_fingerprint == atoms.fingerprint());
+        const std::string target = d.residual ? "residual" : "density";
+        if (c.bins() != d.codec_bins)
+          return "codec has " + std::to_string(c.bins()) + " bins but data.codec_bins is " + std::to_string(d.codec_bins);
+        if (c.target != target) return "codec encodes the " + c.target + " but data.target is " + target;
+        if (d.residual && c.atoms_fingerprint != atoms.fingerprint()) return std::string("codec's residuals were taken over another atomic-density fit");
+        return std::string();
       });
-  if (codec.bins() != d.codec_bins)
-    throw Error(path + ": codec has " + std::to_string(codec.bins()) + " bins but data.codec_bins is " + std::to_string(d.codec_bins));
-  if (codec.target != (d.residual ? "residual" : "density"))
-    throw Error(path + ": a codec of the " + codec.target + " but data.target is " + (d.residual ? "residual" : "density"));
-  if (d.residual && codec.atoms_fingerprint != atoms.fingerprint())
-    throw Error(path + ": a residual codec made over another atomic-density fit than " + (d.atoms.empty() ? "this run's" : d.atoms));
   if (resume_from) {
     const LmqCodec saved = read_checkpoint_codec(*resume_from);
     if (saved.boundaries() != codec.boundaries())

@@ -12,6 +12,8 @@
 #include "materials/density_file.h"
 #include "trainer/distributed.h"
 #include "trainer/evaluator.h"
+#include "trainer/events.h"
+#include "trainer/run_evaluation.h"
 
 namespace rhotrain {
 namespace {
@@ -138,6 +140,17 @@ int cmd_eval(int argc, char** argv) {
   print_eval_table(std::cout, rec);
   const std::string record =
       (fs::path(eval_record_dir(request.run_dir, split, request.stores)) / record_name(rec.step, request)).string();
+  // Its scalars go into the run's TensorBoard log as an event file of their own (a training that resumes cuts its own
+  // file back to its checkpoint, and one may be running): TensorBoard and `rhotrain logs` merge the files of a folder.
+  if (main) {
+    const std::string variant = fs::path(record_name(rec.step, request)).stem().string().substr(("step-" + std::to_string(rec.step)).size());
+    const std::string prefix = "eval/" + fs::path(eval_record_dir(request.run_dir, split, request.stores)).filename().string() +
+                               (variant.empty() ? "" : "/" + variant.substr(1)) + "/";
+    EventWriter events(request.run_dir, "", 0, ".eval");
+    log_eval_scalars(events, rec, prefix);
+    events.flush();
+    std::cout << "logged " << prefix << "* at step " << rec.step << " to " << request.run_dir << "/" << events.file_name() << "\n";
+  }
   const std::string record_copy = predictions.empty() ? "" : (fs::path(predictions) / record_name(rec.step, request)).string();
   for (const auto& out : {record, r.count("out") ? r["out"].as<std::string>() : std::string(), record_copy}) {
     if (out.empty() || !main) continue;

@@ -1,5 +1,6 @@
 // rhotrain logs: the scalars of one or more runs' TensorBoard event files — each tag's last and best value side by
-// side, or the per-step series; a file still being written is read up to its last complete record.
+// side, or the per-step series; a file still being written is read up to its last complete record. A folder of runs
+// shows every run below it.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -110,7 +111,6 @@ int cmd_logs(int argc, char** argv) {
   opts.positional_help("RUN_DIR...");
   auto r = parse_command(opts, argc, argv, {"runs"});
   if (!r.count("runs")) throw UsageError("no run directory given: rhotrain logs RUN_DIR...");
-  const auto runs = r["runs"].as<std::vector<std::string>>();
   const std::string format = choice("format", r["format"].as<std::string>(), {"table", "csv", "json"});
   const std::string pattern = r["tag"].as<std::string>();
   std::regex filter;
@@ -120,10 +120,16 @@ int cmd_logs(int argc, char** argv) {
     throw UsageError("--tag '" + pattern + "' is not a valid regex");
   }
 
+  // A folder of runs (runs/qe) stands for every run below it that has an event file, as for tensorboard --logdir.
+  std::vector<std::string> runs;
+  for (const auto& dir : r["runs"].as<std::vector<std::string>>()) {
+    const auto found = run_folders(dir);
+    if (found.empty()) throw Error(dir + ": no TensorBoard event file (events.out.tfevents.*) in this folder or below it");
+    runs.insert(runs.end(), found.begin(), found.end());
+  }
   std::vector<std::map<std::string, Series>> data;
   std::map<std::string, bool> tags, all_tags;
   for (const auto& run : runs) {
-    if (event_files(run).empty()) throw Error(run + ": no TensorBoard event file (events.out.tfevents.*) in this folder");
     const RunScalars all = read_run_scalars(run, [](const std::string&) { return true; });
     if (all.truncated) std::fprintf(stderr, "note: %s: last record incomplete (still being written); ignored\n", run.c_str());
     std::map<std::string, Series> kept;

@@ -22,7 +22,7 @@ void remove_files_left_by_killed_writers(const std::string& dir);
 std::string host_name();
 
 // A temporary sibling of `final_path` (`<final>.tmp-<host>-<pid>`) that is renamed onto it by commit() and removed
-// otherwise, so an error part-way leaves nothing half-written behind. A process killed before either leaves it behind:
+// otherwise, so an error part-way leaves nothing half-written behind. Missing folders on the path are created. A process killed before either leaves it behind:
 // the next PendingFile in that folder removes it.
 class PendingFile {
  public:

@@ -6,44 +6,13 @@
 #include <list>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "common/files.h"
 #include "materials/hdf5_file.h"
 
 namespace rhotrain {
 
 using namespace hdf5;
-
-namespace {
-
-// Levenshtein distance, for suggesting ids close to a mistyped one.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// Up to three ids within a third of the id's length (at least 2) of edits, closest first.
-std::vector<std::string> closest_ids(const std::string& id, const std::vector<std::string>& ids) {
-  std::vector<std::pair<size_t, std::string>> near;
-  const size_t limit = std::max<size_t>(2, id.size() / 3);
-  for (const auto& candidate : ids)
-    if (const size_t d = edit_distance(id, candidate); d <= limit) near.emplace_back(d, candidate);
-  std::sort(near.begin(), near.end());
-  std::vector<std::string> out;
-  for (size_t i = 0; i < near.size() && i < 3; ++i) out.push_back(near[i].second);
-  return out;
-}
-
-}  // namespace
 
 struct MaterialStore::Shard {
   std::string path;
@@ -106,10 +75,7 @@ std::string MaterialStore::description() const {
 const MaterialStore::Shard& MaterialStore::shard(const std::string& id) const {
   auto it = shard_of_.find(id);
   if (it == shard_of_.end()) {
-    std::string hint;
-    for (const auto& near : closest_ids(id, ids_)) hint += (hint.empty() ? "; did you mean " : " or ") + ("'" + near + "'");
-    throw Error(description() + ": no material with id '" + id + "'" + (hint.empty() ? "" : hint + "?") +
-                " (rhotrain info --ids lists them)");
+    throw Error(description() + ": no material with id '" + id + "'" + did_you_mean(id, ids_) + " (rhotrain info --ids lists them)");
   }
   return *shards_[it->second];
 }

@@ -199,6 +199,15 @@ double mean_over(const std::vector<Run>& arm, double Aggregates::*field) {
   return s / static_cast<double>(arm.size());
 }
 
+// What a one-seed comparison must say: its intervals resample the materials only, and two seeds of one arm differ by as
+// much as the weightings do (the noise control of docs/experiment.md), so any verdict may be the seed's luck.
+std::string one_seed_caveat() {
+  return "**One seed per arm: these verdicts ignore training-seed variance.** The intervals resample materials only; two runs that "
+         "differ in the training seed alone differ as much as the weightings often do (docs/experiment.md, noise control). Add seeds "
+         "with `rhotrain experiment --seeds 2` (it trains only the new seeds' runs), or train `train.seed=1` of both arms and compare "
+         "all four runs.";
+}
+
 }  // namespace
 
 // The best, median and worst material of an arm's first seed, predicted again from its checkpoint at the evaluated
@@ -330,6 +339,7 @@ std::string write_comparison(const ComparisonRequest& request) {
   r += hypotheses_rows(pc, h);
   r += std::string("\nA verdict is *supported* when the whole 95 % CI lies on the hypothesis' side of its threshold, *not supported* "
        "when it lies entirely on the other side, and *inconclusive* otherwise") + (k > 1 ? "; the CIs include the seed-to-seed variation." : ".");
+  if (k == 1) r += "\n\n" + one_seed_caveat();
   if (pc.materials < kMinMaterialsForVerdict)
     r += " **No verdict (n/a): the set has " + count_of(pc.materials, "material") + "; a verdict needs at least " +
          std::to_string(kMinMaterialsForVerdict) + "** (one in every n_e decile, and enough for a bootstrap interval).";
@@ -363,9 +373,12 @@ std::string write_comparison(const ComparisonRequest& request) {
                      : pc.d_per_mat_mean.lo >= 0 ? "electron weighting is worse."
                      : pc.d_per_mat_mean.hi <= 0 ? "electron weighting is better."
                      : "not resolved at this budget (the CI is wider than ±" + threshold + " pp).") + "\n";
+    // "Clearly" needs the seed variation in the interval: with one seed per arm the interval has only the materials'.
+    const std::string clearly = k > 1 ? "clearly " : "";
     r += std::string("- Per-electron: ") +
-         (pc.d_per_electron.hi < 0 ? "electron weighting is clearly better."
-          : pc.d_per_electron.lo > 0 ? "electron weighting is clearly worse." : "no clear difference (the CI straddles 0).") + "\n";
+         (pc.d_per_electron.hi < 0 ? "electron weighting is " + clearly + "better"
+          : pc.d_per_electron.lo > 0 ? "electron weighting is " + clearly + "worse" : std::string("no clear difference (the CI straddles 0)")) +
+         (k == 1 && (pc.d_per_electron.hi < 0 || pc.d_per_electron.lo > 0) ? " for these two runs (one seed per arm: see above)." : ".") + "\n";
   }
   const double fa = A.per_mat_mean.value / floors.floor_per_mat_mean, fb = B.per_mat_mean.value / floors.floor_per_mat_mean;
   char line[256];
@@ -451,6 +464,7 @@ std::string write_comparison(const ComparisonRequest& request) {
                 verdict_name(h.h2), verdict_name(h.h3), pct(floors.floor_per_mat_mean).c_str(), pct(floors.atomic_per_mat_mean).c_str(),
                 pct(floors.uniform_per_mat_mean).c_str());
   headline += line + noise_line;
+  if (k == 1) headline += one_seed_caveat() + "\n";
   return headline;
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -36,6 +37,9 @@ namespace rhotrain {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The store the experiment generates when it is missing: the schema's default data.store.
+constexpr const char* kDefaultStore = "data/default.h5";
 
 struct StudyRun {
   std::string weighting, name, dir;  // name: the run's folder under OUT
@@ -73,7 +77,9 @@ std::string fixture_store(const std::string& fixtures_dir, const std::string& ou
 }
 
 // Both arms on the real DFT fixtures (each material's NMAE the mean over an arm's seeds): how far the models transfer.
-std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, const std::string& fixtures, const std::string& out) {
+// Nothing when a stop signal came between two models.
+std::optional<std::string> fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, const std::string& fixtures,
+                                          const std::string& out) {
   Distributed& group = process_group();
   const std::string store = (fs::path(out) / "fixtures.h5").string();
   if (group.is_main()) fixture_store(fixtures, out);
@@ -88,10 +94,14 @@ std::string fixtures_table(const std::vector<StudyRun>& runs, size_t seeds, cons
                       "| material | n_e | uniform NMAE %" + of_seeds + " | electrons NMAE %" + of_seeds +
                       " | codec floor % | atomic baseline % | uniform-density baseline % |\n|---|---|---|---|---|---|---|\n";
   std::map<std::string, std::vector<EvalRecord>> by_arm;
+  std::fprintf(stderr, "== scoring the %s on the real-DFT fixtures of %s\n", count_of(runs.size(), "model").c_str(), fixtures.c_str());
   for (const auto& run : runs) {
+    if (stop_requested()) return std::nullopt;
     SkipReport skipped;
     request.run_dir = run.dir;
     by_arm[run.weighting].push_back(evaluate_checkpoint(request, skipped));
+    std::fprintf(stderr, "fixtures: %s: per-material mean NMAE %.2f %% (%.0f s)\n", run.name.c_str(),
+                 100 * by_arm[run.weighting].back().aggregates.per_mat_mean.value, by_arm[run.weighting].back().seconds);
     if (!group.is_main()) continue;
     const std::string record_dir = eval_record_dir(run.dir, request.set, request.stores);
     fs::create_directories(record_dir);
@@ -210,7 +220,6 @@ std::string elapsed(std::chrono::steady_clock::time_point since) {
 // OUT/logs/<run>.log; a progress line every 30 s. A stop signal reaches every child (each checkpoints and exits);
 // a child that fails stops the others and is reported with the last error line of its log. True when stopped.
 bool train_side_by_side(const std::vector<StudyRun>& runs, size_t slots, const std::string& out) {
-  install_stop_handlers();
   prepare_fits(runs.front().config);  // fitted once here rather than by every child at once
   const fs::path logs = fs::path(out) / "logs";
   fs::create_directories(logs);
@@ -244,6 +253,7 @@ bool train_side_by_side(const std::vector<StudyRun>& runs, size_t slots, const s
     if ((stop_requested() || !failure.empty()) && !forwarded) {
       for (const auto& [pid, i] : running) kill(pid, SIGTERM);
       forwarded = true;
+      pending.clear();  // runs not started stay for the next call; waiting for them would never end
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -291,14 +301,29 @@ ExperimentOutcome run_experiment(const ExperimentRequest& request) {
   const bool main = group.is_main();
   if (main) fs::create_directories(out);
 
-  // Data: the built-in default set is generated on first use.
+  // Data: the built-in default set is generated on first use — that one only, so that a mistyped store is an error
+  // rather than a study of synthetic data under the typo's name. A stop during generation leaves no file behind.
+  install_stop_handlers();
   const auto& stores = settings.data.stores;
   if (main && stores.size() == 1 && !fs::exists(stores[0]) && stores[0].find_first_of("*?[") == std::string::npos) {
+    if (stores[0] != kDefaultStore)
+      throw Error(stores[0] + ": no such store (only the built-in " + std::string(kDefaultStore) +
+                  " is generated when missing; `rhotrain synth -o " + stores[0] + "` makes a synthetic one there)");
     std::fprintf(stderr, "== data: %s is missing; generating the default synthetic dataset\n", stores[0].c_str());
     if (fs::path(stores[0]).has_parent_path()) fs::create_directories(fs::path(stores[0]).parent_path());
-    write_synthetic_store(stores[0], SynthSpec{}, [](size_t done, size_t total) {
-      if (done % 512 < 64 || done == total) std::fprintf(stderr, "synth: %zu/%zu\n", done, total);
-    });
+    try {
+      write_synthetic_store(stores[0], SynthSpec{}, [](size_t done, size_t total) {
+        if (stop_requested()) throw Error("stopped");
+        if (done % 512 < 64 || done == total) std::fprintf(stderr, "synth: %zu/%zu\n", done, total);
+      });
+    } catch (const Error&) {
+      if (!stop_requested()) throw;
+      std::fprintf(stderr, "experiment stopped while generating %s (nothing written); run the same command again to start it\n",
+                   stores[0].c_str());
+      ExperimentOutcome stopped;
+      stopped.stopped = true;
+      return stopped;
+    }
   }
 
   group.barrier();
@@ -334,8 +359,14 @@ ExperimentOutcome run_experiment(const ExperimentRequest& request) {
     outcome.headline = write_comparison(comparison);
   }
   if (!request.fixtures.empty() && fs::is_directory(request.fixtures)) {
-    const std::string table = fixtures_table(runs, k, request.fixtures, out);
-    if (main) write_text_file_atomic(outcome.report, read_text_file(outcome.report) + table);
+    const auto table = fixtures_table(runs, k, request.fixtures, out);
+    if (!table) {
+      std::fprintf(stderr, "experiment stopped while scoring the fixtures: %s is written without their table; run the same command "
+                   "again to add it\n", outcome.report.c_str());
+      outcome.stopped = true;
+      return outcome;
+    }
+    if (main) write_text_file_atomic(outcome.report, read_text_file(outcome.report) + *table);
   }
   return outcome;
 }

@@ -325,11 +325,25 @@ TEST(Cli, ExportSuggestsCloseIdsAndCreatesTheFolder) {
   TempDir dir;
   ASSERT_EQ(run_rhotrain("import -o " + dir.file("s.h5") + " " + fixture("Si_diamond.ase.CHGCAR")).exit_code, 0);
   expect_one_line_error(run_rhotrain("export --store " + dir.file("s.h5") + " --id Si_diamnd.ase -o " + dir.file("x.cube")),
-                        {"no material with id 'Si_diamnd.ase'; did you mean 'Si_diamond.ase'?"});
+                        {"no material with id 'Si_diamnd.ase' (did you mean 'Si_diamond.ase'?)"});
+  // A fragment of the id, in another case, is a near miss too.
+  expect_one_line_error(run_rhotrain("export --store " + dir.file("s.h5") + " --id si_diamond -o " + dir.file("x.cube")),
+                        {"(did you mean 'Si_diamond.ase'?)"});
   const auto r = run_rhotrain("export --store " + dir.file("s.h5") + " --id Si_diamond.ase -o " + dir.file("new/dir/x.cube"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("cube"), std::string::npos) << "the format follows the .cube name";
   EXPECT_NE(test::read_file(dir.file("new/dir/x.cube")).find("Si_diamond"), std::string::npos);
+}
+
+// One rule for every output: missing folders on its path are created.
+TEST(Cli, OutputsIntoMissingFoldersCreateThem) {
+  TempDir dir;
+  const auto imported = run_rhotrain("import -o " + dir.file("new/a/s.h5") + " " + fixture("Si_diamond.ase.CHGCAR") + " " + fixture("Li_bcc.ase.cube"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  ASSERT_EQ(run_rhotrain("split --store " + dir.file("new/a/s.h5") + " --val-fraction 0.5").exit_code, 0);
+  const auto preview = run_rhotrain("preview --store " + dir.file("new/a/s.h5") + " --split train --plot " + dir.file("other/b/p.svg"));
+  EXPECT_EQ(preview.exit_code, 0) << preview.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("other/b/p.svg")));
 }
 
 TEST(Cli, VersionNamesRhotrainAndLibTorch) {

@@ -86,10 +86,25 @@ TEST(RunConfig, MatchedArmsMayDifferInOperationalKeysAndThreadsButNotInSteps) {
   EXPECT_EQ(a.arm_differences(b), std::vector<std::string>{"data.weighting"});
   b.set("train.steps=5", "--set");
   EXPECT_EQ(a.arm_differences(b), (std::vector<std::string>{"data.weighting", "train.steps"}));
-  // Threads change how reductions round, so a resume keeps them; steps may grow.
-  EXPECT_EQ(b.resume_conflicts(a).size(), 2u);
+  // The weighting may not change on resume; threads may (a user on a busy machine needs that; the resume says what it
+  // changes), and steps may grow.
+  EXPECT_EQ(b.resume_conflicts(a).size(), 1u);
   EXPECT_EQ(RunConfig::resume_changeable_keys(),
-            "data.workers, data.cache_bytes, train.steps, train.dist_timeout_s, train.max_bad_steps, train.log_every, eval.*, checkpoint.*");
+            "data.workers, data.cache_bytes, train.steps, train.threads, train.dist_timeout_s, train.max_bad_steps, train.log_every, eval.*, "
+            "checkpoint.*");
+}
+
+TEST(RunConfig, AMistypedKeyIsAUsageErrorThatSuggestsTheKey) {
+  RunConfig c;
+  for (const auto& [typo, suggestion] : std::vector<std::pair<std::string, std::string>>{
+           {"train.lerning_rate=0.1", "train.lr"}, {"train.stepz=3", "train.steps"}, {"eval.strid=2", "eval.stride"}}) {
+    try {
+      c.set(typo, "--set");
+      FAIL() << typo;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("did you mean '" + suggestion + "'"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(RunSettings, TypeEveryKeyOfTheExperimentConfig) {

@@ -80,7 +80,9 @@ void expect_resume_is_exact(const std::string& config, const std::string& target
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
   EXPECT_NE(straight.err.find("budget 6 steps x 4 = 24 sequences"), std::string::npos) << straight.err;
 
-  ASSERT_EQ(run_rhotrain(common + " --steps 3 --run-dir " + runs.file("split")).exit_code, 0);
+  // As if killed after its step-3 checkpoint: the same run with its last checkpoint removed.
+  ASSERT_EQ(run_rhotrain(common + " --run-dir " + runs.file("split")).exit_code, 0);
+  fs::remove_all(runs.file("split/checkpoints/step-6"));
   const auto resumed = run_rhotrain(common + " --run-dir " + runs.file("split") + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming from"), std::string::npos);
@@ -115,6 +117,24 @@ void expect_resume_is_exact(const std::string& config, const std::string& target
 }
 
 TEST_F(Train, ResumedRunMatchesStraightRunExactly) { expect_resume_is_exact(config(), "density"); }
+
+// A finished run given more steps continues at its schedule's final rate, and says so; it does not restart a schedule.
+TEST_F(Train, AFinishedRunExtendedWithMoreStepsKeepsItsFinalLearningRate) {
+  TempDir runs;
+  const std::string run = runs.file("r");
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --run-dir " + run).exit_code, 0);
+  const auto more = run_rhotrain("train --run-dir " + run + " --resume --steps 9");
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  EXPECT_NE(more.err.find("extending a finished run from 6 to 9 steps"), std::string::npos) << more.err;
+  std::map<int64_t, double> lr;
+  for (const auto& f : event_files(run))
+    for (const auto& p : read_event_file(f).scalars)
+      if (p.tag == "train/lr") lr[p.step] = p.value;
+  ASSERT_EQ(lr.size(), 9u);
+  EXPECT_EQ(lr.at(9), lr.at(7));  // constant at the floor the schedule decayed to
+  EXPECT_LE(lr.at(7), lr.at(6));
+  EXPECT_LT(lr.at(6), lr.at(3));
+}
 
 // The residual target learns ρ − ρ_atoms over a signed codec; it resumes as exactly, and scores against the true ρ.
 TEST_F(Train, AResidualRunResumesExactlyAndScoresTheDensityItDecodes) {
@@ -308,7 +328,7 @@ TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
   double best = 1e9;
   for (const auto& [s, v] : a) best = std::min(best, v);
   EXPECT_FLOAT_EQ(j[runs.file("a")]["train/loss"]["best"].get<float>(), static_cast<float>(best));
-  const auto csv = run_rhotrain("logs " + runs.file("a") + " --series --format csv --tag train/loss");
+  const auto csv = run_rhotrain("logs " + runs.file("a") + " --series --format csv --tag 'train/loss$'");
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 7);  // header + 6 steps
   const auto series = run_rhotrain("logs " + runs.file("a") + " --series --tag train/loss");
   EXPECT_EQ(series.out.rfind("run ", 0), 0u) << "a header line first: " << series.out;
@@ -320,9 +340,16 @@ TEST_F(Train, LogsPrintsLastAndBestFromTheEventFiles) {
   const auto none = run_rhotrain("logs " + runs.file("a") + " --tag nosuchtag");
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("no scalar tag matches --tag 'nosuchtag' (the runs' tags: "), std::string::npos) << none.err;
-  const auto empty = run_rhotrain("logs " + runs.path());
+  TempDir nothing;
+  const auto empty = run_rhotrain("logs " + nothing.path());
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_NE(empty.err.find("no TensorBoard event file"), std::string::npos) << empty.err;
+  // A folder of runs shows each run below it, as tensorboard --logdir does, with the progress line's smoothed loss.
+  const auto folder = run_rhotrain("logs " + runs.path() + " --tag loss");
+  ASSERT_EQ(folder.exit_code, 0) << folder.err;
+  EXPECT_NE(folder.out.find(runs.file("a")), std::string::npos) << folder.out;
+  EXPECT_NE(folder.out.find(runs.file("b")), std::string::npos) << folder.out;
+  EXPECT_NE(folder.out.find("train/loss_smoothed"), std::string::npos) << folder.out;
 
   // A file still being written: a cut last record is ignored with a note, not an error.
   const std::string file = event_files(runs.file("a")).front();
@@ -373,6 +400,12 @@ TEST_F(Train, InLoopEvaluationWritesJsonAndScalarsAndEvalCommandReproducesIt) {
   ASSERT_EQ(e.exit_code, 0) << e.err;
   const auto k = nlohmann::json::parse(test::read_file(runs.file("again.json")));
   EXPECT_EQ(k["aggregates"]["per_mat_mean"], j["aggregates"]["per_mat_mean"]);
+  // A standalone evaluation logs its scalars beside the training's, in an event file of its own that logs reads.
+  const auto stride = run_rhotrain("eval --run " + run + " --split seen --stride 2");
+  ASSERT_EQ(stride.exit_code, 0) << stride.err;
+  const auto standalone = run_rhotrain("logs " + run + " --tag 'seen/stride-2/nmae_per_mat_mean' --format json");
+  ASSERT_EQ(standalone.exit_code, 0) << standalone.err;
+  EXPECT_EQ(nlohmann::json::parse(standalone.out)[run]["eval/seen/stride-2/nmae_per_mat_mean"]["last_step"], 6) << standalone.out;
   const auto bad = run_rhotrain("eval --run " + run + " --mode teacher_forced");
   EXPECT_NE(bad.err.find("teacher_forced is for causal models"), std::string::npos) << bad.err;
 }
@@ -410,8 +443,13 @@ TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   EXPECT_NE(report.find("A = `" + runs.file("u") + "` (uniform)"), std::string::npos) << report;
   EXPECT_NE(report.find("Matched: same architecture"), std::string::npos);
   EXPECT_NE(report.find("6 steps × global batch 4 = 24 sequences"), std::string::npos);
-  for (const char* h : {"| H1 |", "| H2 |", "| H3 |", "## Outcome", "codec floor", "report-deciles.svg"})
+  for (const char* h : {"| H1 |", "| H2 |", "| H3 |", "## Outcome", "codec floor", "report-deciles.svg", "atomic baseline"})
     EXPECT_NE(report.find(h), std::string::npos) << h;
+  // One seed per arm: the report and the headline say the verdicts ignore seed noise, how to add seeds, and never "clearly".
+  EXPECT_NE(report.find("One seed per arm: these verdicts ignore training-seed variance"), std::string::npos) << report;
+  EXPECT_NE(report.find("rhotrain experiment --seeds 2"), std::string::npos);
+  EXPECT_EQ(report.find("clearly"), std::string::npos) << report;
+  EXPECT_NE(r.out.find("One seed per arm"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(runs.file("rep/report-nmae-vs-ne.svg")));
   // The best, median and worst material of each arm, drawn from its checkpoint.
   for (const char* arm : {"uniform", "electrons"})
@@ -505,6 +543,104 @@ TEST_F(Train, AStoppedSideBySideExperimentContinuesWhereItsRunsStopped) {
   EXPECT_TRUE(fs::exists(out.file("report.md")));
   // The resumed run's losses continue the stopped one's: one value per step, none logged twice.
   EXPECT_EQ(losses(out.file("phase1_uniform")).size(), 400u);
+}
+
+// A stop reaches an experiment whose runs are not all started: the running ones checkpoint and the experiment exits at
+// once, with SIGINT (Ctrl-C) and with SIGTERM alike; the same command then finishes the study.
+TEST_F(Train, AStoppedExperimentExitsAtOnceWhenSomeRunsHaveNotStarted) {
+  for (const int signal : {SIGINT, SIGTERM}) {
+    TempDir out;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      freopen(out.file("log").c_str(), "w", stderr);
+      execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "eval.sets=[val_200]", "--set",
+            "eval.every=400", "--set", "checkpoint.every=20", "--steps", "400", "--seeds", "2", "--parallel", "2", "--fixtures", "",
+            "--out", out.path().c_str(), nullptr);
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!(latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons"))) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto sent = std::chrono::steady_clock::now();
+    kill(pid, signal);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    ASSERT_TRUE(WIFEXITED(status)) << signal;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_LT(took, 15.0) << "signal " << signal << ": the experiment must not wait for runs that never started";
+    const std::string log = test::read_file(out.file("log"));
+    EXPECT_NE(log.find("experiment stopped"), std::string::npos) << log;
+    EXPECT_FALSE(fs::exists(out.file("phase1_uniform-seed1"))) << "a run that had not started stays unstarted";
+    if (signal != SIGTERM) continue;
+    const auto again = run_rhotrain("experiment --config " + config() + " --set eval.sets=[val_200] --set eval.every=400 --set checkpoint.every=20 "
+                                    "--steps 400 --seeds 2 --parallel 2 --fixtures '' --out " + out.path());
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_TRUE(fs::exists(out.file("report.md")));
+    EXPECT_EQ(read_train_state(*latest_checkpoint(out.file("phase2_electrons-seed1"))).step, 400);
+  }
+}
+
+// Ctrl-C during the evaluation at the last step says how to resume, as a stop during training does, and the resume
+// does the evaluation.
+TEST_F(Train, AStopDuringTheLastEvaluationPrintsTheResumeCommand) {
+  TempDir runs;
+  const std::string run = runs.file("r");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen(runs.file("log").c_str(), "w", stderr);
+    // Overlapping patches at every voxel make the evaluation long enough to be caught in it.
+    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--set", "eval.sets=[train]", "--set", "eval.stride=1",
+          "--set", "eval.every=6", "--run-dir", run.c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (test::read_file(runs.file("log")).find("step 6/6") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string log = test::read_file(runs.file("log"));
+  EXPECT_NE(log.find("its evaluation left for the resumed run); resume with: rhotrain train --run-dir " + run + " --resume"), std::string::npos) << log;
+  EXPECT_EQ(log.find("done: 6 steps"), std::string::npos) << log;
+  const auto resumed = run_rhotrain("train --run-dir " + run + " --resume --set eval.stride=0");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(fs::exists(run + "/eval/train/step-6.json"));
+}
+
+// Only the built-in default store is generated when missing: a mistyped one is an error naming it, and nothing is made.
+TEST_F(Train, AnExperimentOnAMissingStoreThatIsNotTheDefaultIsRefused) {
+  TempDir out;
+  const auto r = run_rhotrain("experiment --config " + config() + " --set eval.sets=[val_200] --set 'data.store=[" + out.file("qe_typo.h5") + "]' --out " + out.file("x"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(out.file("qe_typo.h5") + ": no such store (only the built-in data/default.h5 is generated"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out.file("qe_typo.h5")));
+}
+
+// A run kept where it was trained evaluates from any folder: relative store paths are found from the run's folders.
+TEST_F(Train, ARunWithRelativeStorePathsEvaluatesFromAnotherFolder) {
+  TempDir home, elsewhere;
+  fs::copy_file(dir_->file("s.h5"), home.file("s.h5"));
+  std::string yaml = test::read_file(config());
+  yaml.replace(yaml.find(dir_->file("s.h5")), dir_->file("s.h5").size(), "s.h5");
+  test::write_file(home.file("tiny.yaml"), yaml);
+  const auto trained = test::run_shell("cd " + home.path() + " && " RHOTRAIN_BINARY " train --config tiny.yaml --set eval.sets=[seen] --run-dir runs/r");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto e = test::run_shell("cd " + elsewhere.path() + " && " RHOTRAIN_BINARY " eval --run " + home.file("runs/r") + " --split seen");
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+}
+
+// train.threads may change on resume (a busy machine needs that); the resume says what it changes.
+TEST_F(Train, ThreadsMayChangeOnResumeAndTheResumeSaysSo) {
+  TempDir runs;
+  const std::string run = runs.file("r");
+  ASSERT_EQ(run_rhotrain("train --config " + config() + " --steps 3 --run-dir " + run).exit_code, 0);
+  const auto r = run_rhotrain("train --run-dir " + run + " --resume --steps 6 --set train.threads=2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("trained with 1 thread(s) per rank and continues with 2"), std::string::npos) << r.err;
 }
 
 // compare with K runs per arm: grouped by weighting, paired by train.seed; seeds or budgets that do not match are

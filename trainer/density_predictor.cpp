@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "metrics/tiling.h"
 #include "trainer/checkpoint.h"
 #include "trainer/density_decoder.h"
@@ -171,6 +173,31 @@ std::vector<float> predict_density(const Material& m, const DensityCoding& codin
   return predicted;
 }
 
+std::vector<std::string> resolve_run_stores(const std::string& run_dir, const std::vector<std::string>& stores) {
+  auto found = [](const std::filesystem::path& p) {
+    if (p.string().find_first_of("*?[") == std::string::npos) return std::filesystem::exists(p);
+    try {
+      return !expand_glob(p.string(), "store").empty();
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  std::vector<std::string> out;
+  for (const auto& store : stores) {
+    std::string resolved = store;
+    if (std::filesystem::path(store).is_relative() && !found(store))
+      for (auto dir = std::filesystem::absolute(run_dir).lexically_normal(); !dir.empty(); dir = dir.parent_path()) {
+        if (found(dir / store)) {
+          resolved = (dir / store).string();
+          break;
+        }
+        if (dir == dir.parent_path()) break;
+      }
+    out.push_back(resolved);
+  }
+  return out;
+}
+
 TrainedModel::TrainedModel(const std::string& run_dir, const std::string& step_name)
     : checkpoint(find_checkpoint(run_dir, step_name)),
       run(run_settings(read_checkpoint_config(checkpoint))),
@@ -179,6 +206,7 @@ TrainedModel::TrainedModel(const std::string& run_dir, const std::string& step_n
              run.data.residual},
       model(run.model.for_codec(coding.tokenizer.codec().bins())) {
   if (coding.residual && !coding.atoms) throw Error(checkpoint + ": a residual run's checkpoint without its atomic-density fit (atoms.h5)");
+  run.data.stores = resolve_run_stores(run_dir, run.data.stores);
   load_model(checkpoint, model);
   const auto device = pick_device(run.train.device);
   model->to(device);

@@ -35,8 +35,14 @@ std::vector<float> atomic_grid(const MaterialMeta& m, const DensityCoding& codin
 std::vector<float> predict_density(const Material& m, const DensityCoding& coding, DensityTransformer* model,
                                    const EvalSettings& settings, const std::vector<float>& atoms = {});
 
+// A run's store paths as seen from here: a relative path that does not exist from the current folder is looked for
+// from the run directory and each folder above it — where training ran, for a run kept below it (runs/qe/…) — so a run
+// evaluates from any folder. Paths found nowhere are returned as they are, for the reader to name.
+std::vector<std::string> resolve_run_stores(const std::string& run_dir, const std::vector<std::string>& stores);
+
 // A run's checkpoint loaded for prediction: its resolved settings, coding (the run's codec and atomic-density fit) and
-// weights, the model in evaluation mode on the run's train.device, with its precision and attention.
+// weights, the model in evaluation mode on the run's train.device, with its precision and attention; its stores resolved
+// from here (resolve_run_stores).
 struct TrainedModel {
   TrainedModel(const std::string& run_dir, const std::string& step);  // step: a number or "last"
   std::string checkpoint;

@@ -51,7 +51,7 @@ uint32_t masked_crc32c(const void* data, size_t n) {
   return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 
-EventWriter::EventWriter(const std::string& run_dir, const std::string& resume_file, uint64_t resume_bytes) {
+EventWriter::EventWriter(const std::string& run_dir, const std::string& resume_file, uint64_t resume_bytes, const std::string& suffix) {
   if (!resume_file.empty() && fs::exists(fs::path(run_dir) / resume_file)) {
     name_ = resume_file;
     path_ = (fs::path(run_dir) / name_).string();
@@ -60,7 +60,7 @@ EventWriter::EventWriter(const std::string& run_dir, const std::string& resume_f
     if (!file_) throw Error(path_ + ": cannot append to event file (" + std::strerror(errno) + ")");
     return;
   }
-  name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host_name();
+  name_ = "events.out.tfevents." + std::to_string(static_cast<long long>(now_seconds())) + "." + host_name() + suffix;
   path_ = (fs::path(run_dir) / name_).string();
   file_ = std::fopen(path_.c_str(), "wb");
   if (!file_) throw Error(path_ + ": cannot create event file (" + std::strerror(errno) + ")");
@@ -192,6 +192,15 @@ std::vector<std::string> event_files(const std::string& run_dir) {
     if (e.path().filename().string().find("tfevents") != std::string::npos) files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   return files;
+}
+
+std::vector<std::string> run_folders(const std::string& dir) {
+  if (!event_files(dir).empty()) return {dir};
+  std::vector<std::string> folders;
+  for (const auto& e : fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied))
+    if (e.is_directory() && !event_files(e.path().string()).empty()) folders.push_back(e.path().string());
+  std::sort(folders.begin(), folders.end());
+  return folders;
 }
 
 RunScalars read_run_scalars(const std::string& run_dir, const std::function<bool(const std::string& tag)>& keep) {

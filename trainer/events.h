@@ -16,9 +16,10 @@ uint32_t masked_crc32c(const void* data, size_t n);
 
 class EventWriter {
  public:
-  // Creates run_dir/events.out.tfevents.<time>.<host>, or — when `resume_file` is given — truncates that
+  // Creates run_dir/events.out.tfevents.<time>.<host><suffix>, or — when `resume_file` is given — truncates that
   // file to `resume_bytes` (what was on disk at the checkpoint) and appends, so no step is logged twice.
-  explicit EventWriter(const std::string& run_dir, const std::string& resume_file = "", uint64_t resume_bytes = 0);
+  explicit EventWriter(const std::string& run_dir, const std::string& resume_file = "", uint64_t resume_bytes = 0,
+                       const std::string& suffix = "");
   // Records nothing: what the ranks other than 0 of a run on several processes log to.
   EventWriter() = default;
   ~EventWriter();
@@ -59,6 +60,9 @@ struct EventFileContents {
 EventFileContents read_event_file(const std::string& path);
 // Event files of a run directory, oldest first.
 std::vector<std::string> event_files(const std::string& run_dir);
+// The folders at or below `dir` that hold event files, as `tensorboard --logdir` finds runs: `dir` itself when it holds
+// one, else each subfolder that does (sorted, searched to any depth).
+std::vector<std::string> run_folders(const std::string& dir);
 
 // Every scalar of a run whose tag `keep` accepts: tag → step → value (a later record for the same step wins).
 struct RunScalars {

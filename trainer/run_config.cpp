@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace rhotrain {
 namespace {
@@ -64,7 +65,7 @@ const KeySpec kSchema[] = {
     {"train.crps_weight", Kind::real, "0", "", arm},
     {"train.seed", Kind::integer, "0", "", arm},
     {"train.device", Kind::text, "cpu", "cpu|cuda|auto", arm},
-    {"train.threads", Kind::integer, "0", "", execution},
+    {"train.threads", Kind::integer, "0", "", operational},
     {"train.backend", Kind::text, "auto", "auto|gloo|nccl", execution},
     {"train.precision", Kind::text, "auto", "auto|fp32|bf16", execution},
     {"train.attention", Kind::text, "auto", "auto|fused|explicit", execution},
@@ -81,13 +82,31 @@ const KeySpec kSchema[] = {
     {"checkpoint.keep", Kind::integer, "2", "", operational},
 };
 
+// "unknown config key 'train.lerning_rate' (did you mean 'train.lr'?)": the nearest keys of the schema, also by the
+// spelled-out names people write for a few of them.
+std::string unknown_key(const std::string& key) {
+  static const std::pair<const char*, const char*> kSpelledOut[] = {
+      {"train.learning_rate", "train.lr"}, {"train.batch", "train.batch_size"}, {"train.num_steps", "train.steps"},
+      {"train.n_threads", "train.threads"}, {"data.bins", "data.codec_bins"}, {"data.patch_size", "data.patch"}};
+  std::vector<std::string> names;
+  for (const auto& s : kSchema) names.push_back(s.key);
+  std::vector<std::string> spelled;
+  for (const auto& [long_name, key_name] : kSpelledOut) spelled.push_back(long_name);
+  std::string hint = did_you_mean(key, names);
+  if (hint.empty())
+    for (const auto& near : closest_matches(key, spelled, 1))
+      for (const auto& [long_name, key_name] : kSpelledOut)
+        if (near == long_name) hint = std::string(" (did you mean '") + key_name + "'?)";
+  return "unknown config key '" + key + "'" + hint;
+}
+
 bool may_change_on_resume(KeyScope s) { return s == KeyScope::length || s == KeyScope::operational; }
 bool defines_the_arm(KeyScope s) { return s == KeyScope::arm || s == KeyScope::length; }
 
 const KeySpec& spec(const std::string& key) {
   for (const auto& s : kSchema)
     if (key == s.key) return s;
-  throw Error("unknown config key '" + key + "'");
+  throw Error(unknown_key(key));
 }
 
 std::string canonical(const KeySpec& s, const YAML::Node& node, const std::string& origin) {
@@ -178,7 +197,7 @@ void RunConfig::set(const std::string& key, const std::string& value, const std:
   try {
     s = &spec(key);
   } catch (const Error&) {
-    throw Error(origin + ": unknown config key '" + key + "'");
+    throw UsageError(origin + ": " + unknown_key(key));
   }
   YAML::Node node;
   try {
@@ -217,7 +236,7 @@ void RunConfig::merge_file(const std::string& path) {
       const KeySpec* s = nullptr;
       for (const auto& k : kSchema)
         if (key == k.key) s = &k;
-      if (!s) throw Error(path + ": unknown config key '" + key + "'");
+      if (!s) throw Error(path + ": " + unknown_key(key));
       values_[key] = canonical(*s, kv.second, path);
     }
   }

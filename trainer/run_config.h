@@ -13,7 +13,7 @@ namespace rhotrain {
 enum class KeyScope {
   arm,          // what is trained: fixed for the run's life, and equal between matched arms (but data.weighting)
   length,       // train.steps: may grow on resume, but matched arms train equally long
-  execution,    // train.threads: fixed on resume (it changes how reductions round), free between arms
+  execution,    // backend, precision, attention: fixed on resume (they change the arithmetic), free between arms
   operational,  // logging, checkpoints, data loaders, evaluation: free on resume and between arms
 };
 

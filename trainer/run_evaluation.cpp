@@ -14,8 +14,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void log_eval(EventWriter& events, const EvalRecord& r) {
-  const std::string p = "eval/" + r.set + "/";
+std::string eval_record_file(const std::string& run_dir, const std::string& set, int64_t step) {
+  return (fs::path(eval_record_dir(run_dir, set, {})) / ("step-" + std::to_string(step) + ".json")).string();
+}
+
+}  // namespace
+
+void log_eval_scalars(EventWriter& events, const EvalRecord& r, const std::string& p) {
   const Aggregates& a = r.aggregates;
   events.scalar(p + "nmae_per_mat_mean", r.step, a.per_mat_mean.value);
   events.scalar(p + "nmae_per_electron", r.step, a.per_electron.value);
@@ -37,14 +42,9 @@ void log_eval(EventWriter& events, const EvalRecord& r) {
     events.scalar(p + "atomic_baseline_nmae_per_electron", r.step, a.atomic_per_electron);
     events.scalar(p + "nmae_per_mat_mean_over_atomic_baseline", r.step, a.per_mat_mean.value / a.atomic_per_mat_mean);
   }
+  if (!std::isnan(a.seam_ratio)) events.scalar(p + "seam_ratio", r.step, a.seam_ratio);
   events.scalar(p + "seconds", r.step, r.seconds);
 }
-
-std::string eval_record_file(const std::string& run_dir, const std::string& set, int64_t step) {
-  return (fs::path(eval_record_dir(run_dir, set, {})) / ("step-" + std::to_string(step) + ".json")).string();
-}
-
-}  // namespace
 
 std::optional<double> evaluate_run_step(const MaterialStore& store, const DensityCoding& coding, DensityTransformer& model,
                                         const EvalSettings& settings, int64_t step, const std::string& run_dir,
@@ -62,7 +62,7 @@ std::optional<double> evaluate_run_step(const MaterialStore& store, const Densit
       fs::create_directories(eval_record_dir(run_dir, set, {}));
       write_text_file_atomic(eval_record_file(run_dir, set, step), eval_record_json(*rec));
     }
-    log_eval(events, *rec);
+    log_eval_scalars(events, *rec, "eval/" + set + "/");
     print_eval_table(std::cerr, *rec);
     seconds += rec->seconds;
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "materials/store.h"
+#include "metrics/eval_record.h"
 #include "trainer/density_predictor.h"
 #include "trainer/events.h"
 #include "trainer/settings.h"
@@ -19,6 +20,10 @@ namespace rhotrain {
 std::optional<double> evaluate_run_step(const MaterialStore& store, const DensityCoding& coding, DensityTransformer& model,
                                         const EvalSettings& settings, int64_t step, const std::string& run_dir,
                                         EventWriter& events, const std::function<bool()>& stop);
+
+// An evaluation's scalars under `prefix` (eval/<set>/ in training): per-material mean, per-electron, median, p99, deciles,
+// the floors, both baselines and the ratio to the atomic one, and the seconds it took.
+void log_eval_scalars(EventWriter& events, const EvalRecord& record, const std::string& prefix);
 
 // Whether the run evaluates at `step` (at every checkpoint, or every eval.every steps, and at the end) but has no
 // record of it: a stop during an evaluation leaves its checkpoint so, and the resumed run catches up first.

@@ -224,6 +224,37 @@ void announce_run(const std::string& run_dir, const std::string& resolved, const
   events.scalar("model/parameters", 0, static_cast<double>(n_params));
 }
 
+// ---- the learning-rate schedule
+
+// The schedule spans the run's planned steps (state.schedule_steps). A resumed run that had not finished follows its
+// current train.steps. A finished run given more steps keeps the schedule it finished: it has decayed to its floor, and
+// the added steps run at that final rate — a schedule recomputed for the new length would jump back up. Either change
+// is announced.
+TrainSettings learning_rate_schedule(TrainState& state, const TrainSettings& t, const std::optional<std::string>& resume_from) {
+  TrainSettings schedule = t;
+  if (!resume_from) {
+    state.schedule_steps = t.steps;
+    return schedule;
+  }
+  const int64_t planned = state.schedule_steps > 0 ? state.schedule_steps : read_checkpoint_config(*resume_from).get_int("train.steps");
+  TrainSettings old = t;
+  old.steps = planned;
+  if (state.step >= planned && t.steps > planned) {
+    state.schedule_steps = planned;
+    std::fprintf(stderr, "note: extending a finished run from %lld to %lld steps: its learning-rate schedule ended at step %lld, so the "
+                 "added steps run at its final rate %.2e\n", static_cast<long long>(planned), static_cast<long long>(t.steps),
+                 static_cast<long long>(planned), learning_rate(old, planned));
+  } else {
+    if (t.steps != planned && state.step < t.steps)
+      std::fprintf(stderr, "note: the schedule now spans %lld steps instead of %lld: the learning rate at step %lld goes from %.2e to %.2e\n",
+                   static_cast<long long>(t.steps), static_cast<long long>(planned), static_cast<long long>(state.step),
+                   learning_rate(old, state.step), learning_rate(t, state.step));
+    state.schedule_steps = t.steps;
+  }
+  schedule.steps = state.schedule_steps;
+  return schedule;
+}
+
 // ---- one step
 
 struct StepResult {
@@ -274,6 +305,7 @@ class ThroughputWindow {
                  static_cast<long long>(step), static_cast<long long>(steps), loss_ / steps_, lr, seq_s, tok_s,
                  100 * wait_ / seconds_, flops_ / seconds_ / 1e9, memory, ranks, human_time(eta).c_str());
     if (device.is_cuda()) events.scalar("perf/peak_memory_gib", step, peak_gib);
+    events.scalar("train/loss_smoothed", step, loss_ / steps_);  // the progress line's loss: the mean since the last line
     events.scalar("perf/sequences_per_s", step, seq_s);
     events.scalar("perf/tokens_per_s", step, tok_s);
     events.scalar("perf/data_wait_share", step, wait_ / seconds_);
@@ -365,13 +397,20 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
                  "but sums over the ranks may round differently\n", state.world_size, group.world(),
                  static_cast<unsigned long long>(state.position));
   state.world_size = group.world();
+  if (resume_from && state.threads > 0 && state.threads != torch::get_num_threads())
+    std::fprintf(stderr, "note: the run trained with %d thread(s) per rank and continues with %d: the stream and the schedule continue "
+                 "exactly, but sums split over threads may round differently, so the losses may differ from an uninterrupted run in the "
+                 "last digits\n", state.threads, torch::get_num_threads());
+  state.threads = torch::get_num_threads();
+  const TrainSettings schedule = learning_rate_schedule(state, t, resume_from);
 
   bool stop = false;  // a signal on any rank stops every rank after the same step
+  bool evaluation_left = false;  // a stop cut an evaluation short: the resumed run does it first
   double eval_seconds = 0;
   auto evaluate = [&] {
     if (s.eval.sets.empty()) return;
     const auto seconds = evaluate_run_step(*data.store, data.coding, model, s.eval, state.step, run_dir, *events, stop_requested);
-    if (!seconds) return void(stop = true);
+    if (!seconds) return void(stop = evaluation_left = true);
     eval_seconds += *seconds;
     std::fprintf(stderr, "evaluation so far %.0f s = %.0f %% of training time\n", eval_seconds,
                  100 * eval_seconds / std::max(1e-9, state.train_seconds));
@@ -389,8 +428,14 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     evaluate();
     if (!stop) save();
   }
+  auto say_how_to_resume = [&] {
+    std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written%s); resume with: rhotrain train --run-dir %s --resume\n",
+                 g_stop_signal.load(), static_cast<long long>(state.step),
+                 evaluation_left ? ", its evaluation left for the resumed run" : "", run_dir.c_str());
+  };
   if (state.step >= t.steps || stop) {
-    if (!stop)
+    if (stop) say_how_to_resume();
+    else
       std::fprintf(stderr, "run already at step %lld of %lld: nothing to do\n", static_cast<long long>(state.step),
                    static_cast<long long>(t.steps));
     group.barrier();
@@ -419,7 +464,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   for (auto& batch : *loader) {
     const auto step_start = Clock::now();
     const double wait = seconds(step_start - wait_start);
-    const double lr = learning_rate(t, state.step);
+    const double lr = learning_rate(schedule, state.step);
     set_learning_rate(optimizer, lr);
     group.at_step(state.step + 1);
     const StepResult step = train_step(model, optimizer, density_loss, batch, t, device, group);
@@ -455,19 +500,18 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
     if (state.step % t.log_every == 0 || last) window.report(*events, state.step, t.steps, t.batch_size, lr, group.world(), device);
     if (s.eval.every > 0 && (state.step % s.eval.every == 0 || last)) evaluate();
     if (last || state.step % s.checkpoint.every == 0 || stop) checkpoint();
-    if (stop && !last) {
-      std::fprintf(stderr, "stopped by signal %d after step %lld (checkpoint written); resume with: rhotrain train --run-dir %s --resume\n",
-                   g_stop_signal.load(), static_cast<long long>(state.step), run_dir.c_str());
+    if (stop && (!last || evaluation_left)) {
+      say_how_to_resume();
       break;
     }
     wait_start = Clock::now();
   }
-  if (state.step == t.steps)
+  if (state.step == t.steps && !evaluation_left)
     std::fprintf(stderr, "done: %lld steps (%lld this session) in %s of training; checkpoint %s/checkpoints/step-%lld\n",
                  static_cast<long long>(state.step), static_cast<long long>(state.step - first_step),
                  human_time(state.train_seconds).c_str(), run_dir.c_str(), static_cast<long long>(state.step));
   group.barrier();  // every rank leaves after rank 0's last checkpoint
-  return state.step < t.steps;
+  return state.step < t.steps || evaluation_left;
 }
 
 }  // namespace rhotrain

@@ -44,6 +44,8 @@ TrainState read_train_state(const std::string& dir) {
     s.events_bytes = count_field<uint64_t>(j, "events_bytes", path);
     s.train_seconds = j.at("train_seconds");
     s.world_size = count_field<int>(j, "world_size", path, 1);
+    s.threads = count_field<int>(j, "threads", path, 0);
+    s.schedule_steps = count_field<int64_t>(j, "schedule_steps", path, int64_t{0});
     s.skipped_steps = count_field<int64_t>(j, "skipped_steps", path, int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not a training state (" + e.what() + ")");
@@ -63,6 +65,8 @@ std::string train_state_json(const TrainState& state) {
                             {"events_bytes", state.events_bytes},
                             {"train_seconds", state.train_seconds},
                             {"world_size", state.world_size},
+                            {"threads", state.threads},
+                            {"schedule_steps", state.schedule_steps},
                             {"skipped_steps", state.skipped_steps}};
   return j.dump(2) + "\n";
 }

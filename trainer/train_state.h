@@ -14,7 +14,9 @@ struct TrainState {
   uint64_t events_bytes = 0;
   double train_seconds = 0;  // wall time spent training so far
   int world_size = 1;        // ranks that trained it (the global stream does not depend on it)
+  int threads = 0;           // LibTorch threads per rank it last trained with (0: not recorded, older checkpoints)
   int64_t skipped_steps = 0; // steps whose update was skipped for a non-finite loss or gradient
+  int64_t schedule_steps = 0; // the steps the learning-rate schedule spans (0: not recorded; the config's train.steps)
 };
 
 // state.json of a checkpoint folder; throws Error naming the file when it is missing or not a training state.

@@ -176,5 +176,26 @@ TEST_F(Distributed, TheExperimentRunsBothArmsUnderTheLauncher) {
     EXPECT_EQ(read_train_state(checkpoint_at(out.file(arm), 40)).world_size, 2) << arm;
 }
 
+// Every torchrun command of the README must run as pasted on Debian 12: the first is run as written there, with only its
+// config swapped for the suite's small one.
+TEST_F(Distributed, TheReadmesTorchrunCommandRunsAsPasted) {
+  std::istringstream readme(test::read_file(std::string(RHOTRAIN_SOURCE_DIR) + "/README.md"));
+  std::vector<std::string> commands;
+  for (std::string line; std::getline(readme, line);)
+    if (line.rfind("torchrun ", 0) == 0) commands.push_back(line);
+  ASSERT_FALSE(commands.empty());
+  for (const auto& c : commands) EXPECT_NE(c.find(" -r 1 -t 1 "), std::string::npos) << "README: " << c;
+  std::string command = commands.front();
+  const std::string binary = "build/rhotrain", readme_config = "configs/phase1_uniform.yaml";
+  ASSERT_NE(command.find(binary), std::string::npos) << command;
+  ASSERT_NE(command.find(readme_config), std::string::npos) << command;
+  command.replace(command.find(binary), binary.size(), RHOTRAIN_BINARY);
+  command.replace(command.find(readme_config), readme_config.size(), config());
+  TempDir runs;
+  const auto r = test::run_shell(command + " --run-dir " + runs.file("r"));
+  ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
+  EXPECT_EQ(read_train_state(checkpoint_at(runs.file("r"), 40)).world_size, 2);
+}
+
 }  // namespace
 }  // namespace rhotrain

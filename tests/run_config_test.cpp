@@ -116,6 +116,7 @@ TEST(RunSettings, TypeEveryKeyOfTheExperimentConfig) {
   EXPECT_EQ(s.data.patch, 6);
   EXPECT_EQ(s.data.plan.weighting, "uniform");
   EXPECT_EQ(s.data.plan.seed, 0u);
+  EXPECT_TRUE(s.data.residual);  // the residual target won on the synthetic set too (docs/experiment.md)
   EXPECT_EQ(s.model.preset, "tiny");
   const ModelConfig m = s.model.for_codec(256);
   EXPECT_EQ(m.d_model, 96);  // the tiny preset
@@ -124,7 +125,7 @@ TEST(RunSettings, TypeEveryKeyOfTheExperimentConfig) {
   EXPECT_EQ(m.patch, 6);
   EXPECT_EQ(m.vocab, 2186 + 256);
   EXPECT_EQ(s.train.steps, 9000);
-  EXPECT_DOUBLE_EQ(s.train.lr, 0.006);
+  EXPECT_DOUBLE_EQ(s.train.lr, 0.002);
   EXPECT_TRUE(s.train.wsd);
   EXPECT_EQ(s.eval.sets, std::vector<std::string>{"val_200"});
   EXPECT_EQ(s.eval.batch, 64);  // eval.batch_size's default reaches every evaluation

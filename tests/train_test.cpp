@@ -643,6 +643,21 @@ TEST_F(Train, ThreadsMayChangeOnResumeAndTheResumeSaysSo) {
   EXPECT_NE(r.err.find("trained with 1 thread(s) per rank and continues with 2"), std::string::npos) << r.err;
 }
 
+// On a machine others share, threads follow the CPUs the process may use (here one, by taskset), waiting threads
+// sleep after a short spin, and the announcement says both; a wait policy the user set is kept.
+TEST_F(Train, ThreadsFollowTheAffinityMaskAndIdleThreadsGiveUpTheirCores) {
+  TempDir runs;
+  const std::string train = " " RHOTRAIN_BINARY " train --config " + config() + " --steps 1 --set eval.sets=[] --set train.threads=0 --run-dir ";
+  const auto pinned = test::run_shell("taskset -c 0" + train + runs.file("pinned"));
+  ASSERT_EQ(pinned.exit_code, 0) << pinned.err;
+  EXPECT_NE(pinned.err.find("1 thread (1 core in this process's affinity mask; idle threads sleep after GOMP_SPINCOUNT=1000 spins)"),
+            std::string::npos) << pinned.err;
+  const auto passive = test::run_shell("OMP_WAIT_POLICY=PASSIVE" + train + runs.file("passive"));
+  ASSERT_EQ(passive.exit_code, 0) << passive.err;
+  EXPECT_NE(passive.err.find("; OMP_WAIT_POLICY=PASSIVE)"), std::string::npos) << passive.err;
+  EXPECT_EQ(passive.err.find("GOMP_SPINCOUNT"), std::string::npos) << passive.err;
+}
+
 // compare with K runs per arm: grouped by weighting, paired by train.seed; seeds or budgets that do not match are
 // refused, and so is an arm with a seed missing.
 TEST_F(Train, CompareTakesSeveralSeedsPerArmAndRefusesMismatchedSeedsOrBudgets) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "common/cpus.h"
 #include "common/error.h"
 #include "models/torch_compat.h"
 
@@ -38,16 +39,20 @@ std::string describe(const ModelExecution& e) {
          torch_version() + (torch_built_with_cuda() ? " with CUDA" : "") + ")";
 }
 
-void configure_threads(int64_t requested) {
-  // One per core by default, shared by the ranks a launcher started on this machine (torchrun's LOCAL_WORLD_SIZE,
-  // Slurm's SLURM_NTASKS_PER_NODE).
+std::string configure_threads(int64_t requested) {
+  // Shared by the ranks a launcher started on this machine (torchrun's LOCAL_WORLD_SIZE, Slurm's SLURM_NTASKS_PER_NODE).
   const char* local = std::getenv("LOCAL_WORLD_SIZE") ? std::getenv("LOCAL_WORLD_SIZE") : std::getenv("SLURM_NTASKS_PER_NODE");
-  const unsigned ranks_here = local ? std::max(1, std::atoi(local)) : 1;
-  const int n = requested > 0 ? static_cast<int>(requested)
-                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / ranks_here));
+  const int ranks_here = local ? std::max(1, std::atoi(local)) : 1;
+  const UsableCpus cpus = usable_cpus();
+  const int n = requested > 0 ? static_cast<int>(requested) : std::max(1, cpus.count / ranks_here);
   at::set_num_threads(n);
   using SetThreads = void (*)(int);
   if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(1);
+  std::string why = requested > 0 ? "train.threads" : cpus.why + (ranks_here > 1 ? ", shared by " + std::to_string(ranks_here) + " ranks" : "");
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  why += policy ? std::string("; OMP_WAIT_POLICY=") + policy : spin ? std::string("; idle threads sleep after GOMP_SPINCOUNT=") + spin + " spins" : "";
+  return std::to_string(n) + (n == 1 ? " thread" : " threads") + " (" + why + ")";
 }
 
 }  // namespace rhotrain

@@ -19,8 +19,9 @@ ModelExecution model_execution(const std::string& precision, const std::string& 
 // "bf16, fused attention (LibTorch 2.11.0)": for the run's announcement.
 std::string describe(const ModelExecution& e);
 
-// LibTorch intra-op threads (requested, or one per core when 0, divided among the ranks on this machine) over a
-// single-threaded OpenBLAS: OpenBLAS's own spinning threads compete with LibTorch's (README, "Performance").
-void configure_threads(int64_t requested);
+// LibTorch intra-op threads (requested, or when 0 one per CPU this process may use — its affinity mask and cgroup
+// quota — divided among the ranks on this machine) over a single-threaded OpenBLAS: OpenBLAS's own spinning threads
+// compete with LibTorch's (README, "Performance"). Returns how many and why, for the run's announcement.
+std::string configure_threads(int64_t requested);
 
 }  // namespace rhotrain

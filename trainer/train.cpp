@@ -200,8 +200,8 @@ int64_t parameter_count(DensityTransformer& model) {
 
 // The resolved config and a one-line summary of the run on stderr; for a fresh run, the same in the event file.
 void announce_run(const std::string& run_dir, const std::string& resolved, const RunSettings& s, const TrainingData& data,
-                  DensityTransformer& model, torch::Device device, const std::optional<std::string>& resume_from,
-                  EventWriter& events) {
+                  DensityTransformer& model, torch::Device device, const std::string& threads,
+                  const std::optional<std::string>& resume_from, EventWriter& events) {
   const TrainSettings& t = s.train;
   const ModelConfig& m = model->config();
   const int64_t n_params = parameter_count(model);
@@ -210,13 +210,13 @@ void announce_run(const std::string& run_dir, const std::string& resolved, const
   std::fprintf(stderr,
                "run: %s | %zu training materials, weighting %s (%s), T = %zu patches/epoch | model %.2fM parameters "
                "(d=%d, layers %d, heads %d, geometry bias %s) | budget %lld steps x %lld = %llu sequences (%.3f epochs) "
-               "| device %s, %s, %d threads%s\n",
+               "| device %s, %s, %s%s\n",
                run_dir.c_str(), data.set.ids.size(), s.data.plan.weighting.c_str(), weighting_mode_name(s.data.plan.mode),
                data.set.plan->epoch_size(), n_params / 1e6, m.d_model, m.layers, m.heads, m.geometry_bias ? "on" : "off",
                static_cast<long long>(t.steps), static_cast<long long>(t.batch_size),
                static_cast<unsigned long long>(total_sequences),
                static_cast<double>(total_sequences) / static_cast<double>(data.set.plan->epoch_size()), device.str().c_str(),
-               describe(model->execution()).c_str(), torch::get_num_threads(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
+               describe(model->execution()).c_str(), threads.c_str(), resume_from ? (", resuming from " + *resume_from).c_str() : "");
   if (resume_from) return;
   events.text("config", 0, "```\n" + resolved + "```");
   events.histogram("data/patches_per_material", 0, data.set.plan->expected_counts());
@@ -353,7 +353,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   if (group.is_main() && resume && fs::is_directory(run_dir)) lock_run_directory();
   const std::optional<std::string> resume_from = starting_checkpoint(config, run_dir, resume);
   group.barrier();  // every rank has looked at the run directory before rank 0 writes into it
-  configure_threads(t.threads);
+  const std::string threads = configure_threads(t.threads);
   const torch::Device device = pick_device(t.device);
 
   // ---- data: store → evaluation sets → codec → tokenizer → tokenizable training materials → patch plan → stream
@@ -391,7 +391,7 @@ bool train_run(const RunConfig& config, const std::string& run_dir, bool resume)
   const auto events = group.is_main() ? std::make_unique<EventWriter>(run_dir, state.events_file, state.events_bytes)
                                       : std::make_unique<EventWriter>();
   state.events_file = events->file_name();
-  announce_run(run_dir, resolved, s, data, model, device, resume_from, *events);
+  announce_run(run_dir, resolved, s, data, model, device, threads, resume_from, *events);
   if (resume_from && state.world_size != group.world())
     std::fprintf(stderr, "note: the run was trained on %d rank(s) and continues on %d: the global stream continues at sequence %llu, "
                  "but sums over the ranks may round differently\n", state.world_size, group.world(),

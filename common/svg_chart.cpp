@@ -45,15 +45,31 @@ std::vector<std::pair<double, std::string>> linear_ticks(double lo, double hi, d
   return ticks;
 }
 
-// Decades of a log axis (1, 2 and 5 of each decade when it spans two decades or less), labelled 10, 100, 1000.
+// log10 of the nearest 1, 2 or 5 × 10^k at or below (up = false) or at or above (up = true) 10^e: where a log axis ends,
+// so that it spans the data rather than whole decades around it.
+double round_log_end(double e, bool up) {
+  const double decade = std::floor(e + 1e-9);
+  const double mantissas[] = {1, 2, 5, 10};
+  if (up) {
+    for (double m : mantissas)
+      if (decade + std::log10(m) >= e - 1e-9) return decade + std::log10(m);
+  }
+  double end = decade;
+  for (double m : mantissas)
+    if (decade + std::log10(m) <= e + 1e-9) end = decade + std::log10(m);
+  return end;
+}
+
+// Ticks of a log axis: its two ends, and the decades between them (also 2 and 5 of each when it spans two decades or
+// less), labelled 10, 100, 1000.
 std::vector<std::pair<double, std::string>> log_ticks(double lo_decade, double hi_decade) {
-  std::vector<double> mantissas = {1};
-  if (hi_decade - lo_decade <= 2) mantissas = {1, 2, 5};
+  const bool narrow = hi_decade - lo_decade <= 2;
   std::vector<std::pair<double, std::string>> ticks;
   for (double d = std::floor(lo_decade); d <= std::ceil(hi_decade); d += 1)
-    for (double m : mantissas) {
-      const double v = m * std::pow(10.0, d);
-      if (std::log10(v) < lo_decade - 1e-9 || std::log10(v) > hi_decade + 1e-9) continue;
+    for (double m : {1.0, 2.0, 5.0}) {
+      const double e = d + std::log10(m), v = m * std::pow(10.0, d);
+      const bool end = std::fabs(e - lo_decade) < 1e-9 || std::fabs(e - hi_decade) < 1e-9;
+      if (e < lo_decade - 1e-9 || e > hi_decade + 1e-9 || !(m == 1 || narrow || end)) continue;
       char b[32];
       std::snprintf(b, sizeof b, v >= 1 ? "%.0f" : "%g", v);
       ticks.emplace_back(v, b);
@@ -81,7 +97,8 @@ std::string SvgChart::render(int width, int height) const {
   y0 = std::floor(y0 / y_step) * y_step, y1 = std::ceil(y1 / y_step) * y_step;
   std::vector<std::pair<double, std::string>> xticks;
   if (log_x) {
-    x0 = std::floor(x0), x1 = std::max(std::ceil(x1), x0 + 1);
+    x0 = round_log_end(x0, false), x1 = round_log_end(x1, true);
+    if (!(x1 > x0)) x1 = round_log_end(x0 + 0.1, true);
     xticks = log_ticks(x0, x1);
   } else if (integer_x) {
     x0 = std::round(x0) - 0.5, x1 = std::round(x1) + 0.5;

@@ -43,7 +43,9 @@ SvgChart histogram(const PatchBudget& b) {
     for (double x : w.expected) lo = std::min(lo, x), hi = std::max(hi, x);
   lo *= 0.9, hi *= 1.1;
   const int nb = 40;
-  SvgChart chart{"Patches per material per epoch (M_i), split " + b.split + ", M̄ = " + std::to_string(static_cast<int>(b.patches_per_mat)),
+  const std::string n_e = b.electrons_from == ElectronsFrom::grid ? "n_e = ∫ρ dV (electrons_from grid)" : "n_e = ΣZ (electrons_from sum_z)";
+  SvgChart chart{"Patches per material per epoch (M_i), split " + b.split + ", M̄ = " + std::to_string(static_cast<int>(b.patches_per_mat)) +
+                     ", " + n_e,
                  "M_i (expected patches per epoch)", "materials", true, {}};
   for (const auto& w : b.weightings) {
     std::vector<double> counts(nb, 0);

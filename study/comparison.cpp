@@ -426,6 +426,9 @@ std::string write_comparison(const ComparisonRequest& request) {
   for (const auto& m : a.eval.materials)
     if (!std::isnan(m.atomic_nmae)) atomic_points.points.emplace_back(m.n_e, 100 * m.atomic_nmae);
   if (!atomic_points.points.empty()) scatter.series.push_back(atomic_points);
+  SvgSeries floor_points{"codec floor", {}, SvgSeries::Style::points, {}};
+  for (const auto& m : a.eval.materials) floor_points.points.emplace_back(m.n_e, 100 * m.floor_nmae);
+  scatter.series.push_back(floor_points);
   // The references, per decile over the same materials: what the atoms alone give, and what the codec allows.
   SvgSeries atomic_line{"atomic baseline", {}, SvgSeries::Style::line, {}}, floor_line{"codec floor", {}, SvgSeries::Style::line, {}};
   const auto floor_groups = decile_groups(a.eval.materials);

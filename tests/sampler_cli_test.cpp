@@ -115,6 +115,10 @@ TEST_F(SamplerCli, PreviewReportsBothWeightingsFromMetadataOnly) {
   for (const char* k : {"min", "p10", "p50", "p90", "max", "max_min_ratio", "n_below_1", "epoch0_counts"})
     EXPECT_TRUE(j["electrons"].contains(k)) << k;
   EXPECT_NE(test::read_file(d.file("p.svg")).find("<svg"), std::string::npos);
+  // The plot says which electron count drew it.
+  EXPECT_NE(test::read_file(d.file("p.svg")).find("n_e = ΣZ (electrons_from sum_z)"), std::string::npos);
+  ASSERT_EQ(run_rhotrain("preview --store " + d.file("meta.h5") + " --electrons-from grid --plot " + d.file("g.svg")).exit_code, 0);
+  EXPECT_NE(test::read_file(d.file("g.svg")).find("n_e = ∫ρ dV (electrons_from grid)"), std::string::npos);
 
   const auto table = run_rhotrain("preview --store " + store() + " --plot " + d.file("q.svg"));
   EXPECT_NE(table.out.find("electrons"), std::string::npos);

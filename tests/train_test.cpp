@@ -450,7 +450,15 @@ TEST_F(Train, CompareWritesTheReportForMatchedRunsAndRefusesUnmatchedOnes) {
   EXPECT_NE(report.find("rhotrain experiment --seeds 2"), std::string::npos);
   EXPECT_EQ(report.find("clearly"), std::string::npos) << report;
   EXPECT_NE(r.out.find("One seed per arm"), std::string::npos) << r.out;
-  EXPECT_TRUE(fs::exists(runs.file("rep/report-nmae-vs-ne.svg")));
+  // Both NMAE plots show the codec floor beside the arms, and the atomic baseline where the set has it (val_200 here
+  // holds elements the fit never saw; the split "seen" does not).
+  for (const char* plot : {"rep/report-nmae-vs-ne.svg", "rep/report-deciles.svg"})
+    EXPECT_NE(test::read_file(runs.file(plot)).find(">codec floor<"), std::string::npos) << plot;
+  for (const char* run : {"u", "e"}) ASSERT_EQ(run_rhotrain("eval --run " + runs.file(run) + " --split seen").exit_code, 0);
+  ASSERT_EQ(run_rhotrain("compare " + runs.file("u") + " " + runs.file("e") + " --split seen -o " + runs.file("seen/report.md")).exit_code, 0);
+  for (const char* plot : {"seen/report-nmae-vs-ne.svg", "seen/report-deciles.svg"})
+    for (const char* reference : {">codec floor<", ">atomic baseline<"})
+      EXPECT_NE(test::read_file(runs.file(plot)).find(reference), std::string::npos) << plot << " " << reference;
   // The best, median and worst material of each arm, drawn from its checkpoint.
   for (const char* arm : {"uniform", "electrons"})
     for (const char* which : {"best", "median", "worst"}) {

@@ -628,6 +628,32 @@ TEST_F(Train, AnExperimentOnAMissingStoreThatIsNotTheDefaultIsRefused) {
   EXPECT_FALSE(fs::exists(out.file("qe_typo.h5")));
 }
 
+// Ctrl-C while the experiment generates the built-in store stops it at once and leaves no file, finished or temporary,
+// where the store goes; the same command would start over.
+TEST_F(Train, AStopWhileGeneratingTheDefaultStoreLeavesNothingBehind) {
+  TempDir home;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(home.path().c_str()) != 0) _exit(126);
+    freopen(home.file("log").c_str(), "w", stderr);
+    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "data.store=[data/default.h5]",
+          "--set", "eval.sets=[val_200]", "--out", "out", "--fixtures", "", nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (test::read_file(home.file("log")).find("synth: ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string log = test::read_file(home.file("log"));
+  EXPECT_NE(log.find("experiment stopped while generating data/default.h5 (nothing written)"), std::string::npos) << log;
+  ASSERT_TRUE(fs::is_directory(home.file("data")));
+  EXPECT_TRUE(fs::is_empty(home.file("data"))) << fs::directory_iterator(home.file("data"))->path();
+}
+
 // A run kept where it was trained evaluates from any folder: relative store paths are found from the run's folders.
 TEST_F(Train, ARunWithRelativeStorePathsEvaluatesFromAnotherFolder) {
   TempDir home, elsewhere;

@@ -6,8 +6,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,40 @@ class Train : public ::testing::Test {
   static TempDir* dir_;
 };
 TempDir* Train::dir_ = nullptr;
+
+// A stopped rhotrain process: its exit code (-1 when a signal ended it) and how long it took to exit once asked.
+struct Stopped {
+  int exit_code = -1;
+  double seconds = 0;
+};
+
+// Runs rhotrain with `args` (in folder `cwd` when given, stderr to `log`), waits until `ready()` holds (60 s at most),
+// sends `signal` and waits for the process to end.
+Stopped stop_rhotrain_when(const std::vector<std::string>& args, const std::string& log, const std::function<bool()>& ready,
+                           int signal, const std::string& cwd = "") {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+    freopen(log.c_str(), "w", stderr);
+    std::vector<char*> argv{const_cast<char*>(RHOTRAIN_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(RHOTRAIN_BINARY, argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, signal);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count()};
+}
+
+// A readiness condition: `text` has appeared in the file `log`.
+std::function<bool()> logged(const std::string& log, const std::string& text) {
+  return [=] { return test::read_file(log).find(text) != std::string::npos; };
+}
 
 std::map<int64_t, double> losses(const std::string& run_dir) {
   std::map<int64_t, double> out;
@@ -281,24 +316,11 @@ TEST_F(Train, AStoreOnAReadOnlyFilesystemTrainsWithTheCodecInTheRunDirectory) {
 TEST_F(Train, SigtermFinishesTheStepWritesACheckpointAndExitsZero) {
   TempDir runs;
   const std::string run = runs.file("sig");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = runs.file("log");
-    freopen(log.c_str(), "w", stderr);
-    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--steps", "100000", "--set",
-          "train.lr=0.003", "--run-dir", run.c_str(), nullptr);
-    _exit(127);
-  }
-  // Wait until it is training (the first checkpoint appears after 3 steps), then ask it to stop.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!latest_checkpoint(run) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Stopped once it is training (the first checkpoint appears after 3 steps).
+  const Stopped stopped = stop_rhotrain_when({"train", "--config", config(), "--steps", "100000", "--set", "train.lr=0.003", "--run-dir", run},
+                                             runs.file("log"), [&] { return latest_checkpoint(run).has_value(); }, SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0);
   ASSERT_TRUE(latest_checkpoint(run));
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
   const std::string log = test::read_file(runs.file("log"));
   const size_t at = log.find("resume with: rhotrain ");
   ASSERT_NE(at, std::string::npos) << log;
@@ -521,23 +543,11 @@ TEST_F(Train, ExperimentRunsBothPhasesWithTwoSeedsSideBySideAndWritesTheReport) 
 TEST_F(Train, AStoppedSideBySideExperimentContinuesWhereItsRunsStopped) {
   TempDir out;
   const std::string steps = "400";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen(out.file("log").c_str(), "w", stderr);
-    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "eval.sets=[val_200]", "--set",
-          "eval.every=400", "--set", "checkpoint.every=20", "--steps", steps.c_str(), "--seeds", "1", "--parallel", "2", "--fixtures", "",
-          "--out", out.path().c_str(), nullptr);
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!(latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons"))) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const Stopped stopped = stop_rhotrain_when(
+      {"experiment", "--config", config(), "--set", "eval.sets=[val_200]", "--set", "eval.every=400", "--set", "checkpoint.every=20",
+       "--steps", steps, "--seeds", "1", "--parallel", "2", "--fixtures", "", "--out", out.path()},
+      out.file("log"), [&] { return latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons")); }, SIGTERM);
+  EXPECT_EQ(stopped.exit_code, 0);
   const std::string log = test::read_file(out.file("log"));
   EXPECT_NE(log.find("experiment stopped"), std::string::npos) << log;
   EXPECT_NE(log.find("phase2_electrons: stopped (checkpoint written)"), std::string::npos) << log;
@@ -558,26 +568,13 @@ TEST_F(Train, AStoppedSideBySideExperimentContinuesWhereItsRunsStopped) {
 TEST_F(Train, AStoppedExperimentExitsAtOnceWhenSomeRunsHaveNotStarted) {
   for (const int signal : {SIGINT, SIGTERM}) {
     TempDir out;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      freopen(out.file("log").c_str(), "w", stderr);
-      execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "eval.sets=[val_200]", "--set",
-            "eval.every=400", "--set", "checkpoint.every=20", "--steps", "400", "--seeds", "2", "--parallel", "2", "--fixtures", "",
-            "--out", out.path().c_str(), nullptr);
-      _exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!(latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons"))) &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto sent = std::chrono::steady_clock::now();
-    kill(pid, signal);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
-    ASSERT_TRUE(WIFEXITED(status)) << signal;
-    EXPECT_EQ(WEXITSTATUS(status), 0);
-    EXPECT_LT(took, 15.0) << "signal " << signal << ": the experiment must not wait for runs that never started";
+    const Stopped stopped = stop_rhotrain_when(
+        {"experiment", "--config", config(), "--set", "eval.sets=[val_200]", "--set", "eval.every=400", "--set", "checkpoint.every=20",
+         "--steps", "400", "--seeds", "2", "--parallel", "2", "--fixtures", "", "--out", out.path()},
+        out.file("log"), [&] { return latest_checkpoint(out.file("phase1_uniform")) && latest_checkpoint(out.file("phase2_electrons")); },
+        signal);
+    EXPECT_EQ(stopped.exit_code, 0) << "signal " << signal;
+    EXPECT_LT(stopped.seconds, 15.0) << "signal " << signal << ": the experiment must not wait for runs that never started";
     const std::string log = test::read_file(out.file("log"));
     EXPECT_NE(log.find("experiment stopped"), std::string::npos) << log;
     EXPECT_FALSE(fs::exists(out.file("phase1_uniform-seed1"))) << "a run that had not started stays unstarted";
@@ -595,22 +592,11 @@ TEST_F(Train, AStoppedExperimentExitsAtOnceWhenSomeRunsHaveNotStarted) {
 TEST_F(Train, AStopDuringTheLastEvaluationPrintsTheResumeCommand) {
   TempDir runs;
   const std::string run = runs.file("r");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen(runs.file("log").c_str(), "w", stderr);
-    // Overlapping patches at every voxel make the evaluation long enough to be caught in it.
-    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "train", "--config", config().c_str(), "--set", "eval.sets=[train]", "--set", "eval.stride=1",
-          "--set", "eval.every=6", "--run-dir", run.c_str(), nullptr);
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (test::read_file(runs.file("log")).find("step 6/6") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Overlapping patches at every voxel make the evaluation long enough to be caught in it.
+  const Stopped stopped = stop_rhotrain_when({"train", "--config", config(), "--set", "eval.sets=[train]", "--set", "eval.stride=1", "--set",
+                                              "eval.every=6", "--run-dir", run},
+                                             runs.file("log"), logged(runs.file("log"), "step 6/6"), SIGINT);
+  EXPECT_EQ(stopped.exit_code, 0);
   const std::string log = test::read_file(runs.file("log"));
   EXPECT_NE(log.find("its evaluation left for the resumed run); resume with: rhotrain train --run-dir " + run + " --resume"), std::string::npos) << log;
   EXPECT_EQ(log.find("done: 6 steps"), std::string::npos) << log;
@@ -632,22 +618,10 @@ TEST_F(Train, AnExperimentOnAMissingStoreThatIsNotTheDefaultIsRefused) {
 // where the store goes; the same command would start over.
 TEST_F(Train, AStopWhileGeneratingTheDefaultStoreLeavesNothingBehind) {
   TempDir home;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(home.path().c_str()) != 0) _exit(126);
-    freopen(home.file("log").c_str(), "w", stderr);
-    execl(RHOTRAIN_BINARY, RHOTRAIN_BINARY, "experiment", "--config", config().c_str(), "--set", "data.store=[data/default.h5]",
-          "--set", "eval.sets=[val_200]", "--out", "out", "--fixtures", "", nullptr);
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (test::read_file(home.file("log")).find("synth: ") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const Stopped stopped = stop_rhotrain_when({"experiment", "--config", config(), "--set", "data.store=[data/default.h5]", "--set",
+                                              "eval.sets=[val_200]", "--out", "out", "--fixtures", ""},
+                                             home.file("log"), logged(home.file("log"), "synth: "), SIGINT, home.path());
+  EXPECT_EQ(stopped.exit_code, 0);
   const std::string log = test::read_file(home.file("log"));
   EXPECT_NE(log.find("experiment stopped while generating data/default.h5 (nothing written)"), std::string::npos) << log;
   ASSERT_TRUE(fs::is_directory(home.file("data")));

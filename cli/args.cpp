@@ -61,4 +61,17 @@ RunConfig with_overrides(RunConfig config, const cxxopts::ParseResult& r) {
   return config;
 }
 
+std::shared_ptr<const AtomicDensity> atoms_for_codec(const cxxopts::ParseResult& r, const LmqCodec& codec) {
+  const bool residual = codec.target == "residual";
+  if (!r.count("atoms")) {
+    if (residual) throw UsageError("a residual codec encodes ρ − ρ_atoms: give the atomic-density fit its residuals were taken over with --atoms");
+    return nullptr;
+  }
+  const std::string path = r["atoms"].as<std::string>();
+  auto atoms = std::make_shared<const AtomicDensity>(AtomicDensity::load(path));
+  if (residual && atoms->fingerprint() != codec.atoms_fingerprint)
+    throw Error(path + ": not the atomic-density fit the codec's residuals were taken over");
+  return atoms;
+}
+
 }  // namespace rhotrain

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "materials/atomic_density.h"
+#include "sampler/lmq_codec.h"
 #include "trainer/run_config.h"
 
 namespace rhotrain {
@@ -50,5 +52,9 @@ void add_config_overrides(cxxopts::Options& options, bool with_weighting);
 RunConfig with_overrides(RunConfig base, const cxxopts::ParseResult& r);
 // Defaults ← the YAML file at `path` ← the overrides.
 RunConfig run_config_from(const std::string& path, const cxxopts::ParseResult& r);
+
+// The atomic-density fit named by --atoms (null when not given), checked against `codec`: a residual codec encodes
+// ρ − ρ_atoms and needs the very fit its residuals were taken over.
+std::shared_ptr<const AtomicDensity> atoms_for_codec(const cxxopts::ParseResult& r, const LmqCodec& codec);
 
 }  // namespace rhotrain

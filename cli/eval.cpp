@@ -34,16 +34,21 @@ std::string checked_mode(const std::string& mode) {
   return mode;
 }
 
-// The in-loop record is step-N.json; one made with another mode, decoder or stride must not replace it, so it names them.
-std::string record_name(int64_t step, const CheckpointEvalRequest& request) {
-  std::string name = "step-" + std::to_string(step);
+// The in-loop record is step-N.json; one made with another mode, decoder or stride must not replace it, so it names
+// them: "" for the run's own settings, else ".<mode>.<decode>[.stride-N]" (or ".stride-N").
+std::string record_variant(const CheckpointEvalRequest& request) {
+  std::string variant;
   if (!request.mode.empty() || !request.decode.empty()) {
     std::string mode = request.mode.empty() ? "run-mode" : request.mode;
     std::replace(mode.begin(), mode.end(), ':', '-');
-    name += "." + mode + "." + (request.decode.empty() ? "run-decode" : request.decode);
+    variant += "." + mode + "." + (request.decode.empty() ? "run-decode" : request.decode);
   }
-  if (request.stride >= 0) name += ".stride-" + std::to_string(request.stride);
-  return name + ".json";
+  if (request.stride >= 0) variant += ".stride-" + std::to_string(request.stride);
+  return variant;
+}
+
+std::string record_name(int64_t step, const CheckpointEvalRequest& request) {
+  return "step-" + std::to_string(step) + record_variant(request) + ".json";
 }
 
 // One material's predicted grid in the folder: <id>.h5 (a store of that one material; a glob of them reads as one
@@ -67,13 +72,10 @@ void write_prediction(const Material& truth, const std::vector<float>& predicted
 
 void eval_oracle(const cxxopts::ParseResult& r, const std::string& split) {
   const MaterialStore store(expand_store_paths(required<std::vector<std::string>>(r, "store")), 0);
-  DensityCoding coding{V3Tokenizer(r["patch"].as<int>(), LmqCodec::load(required<std::string>(r, "codec")), r["max-len"].as<int>()),
-                       nullptr, false};
-  if (r.count("atoms")) coding.atoms = std::make_shared<const AtomicDensity>(AtomicDensity::load(r["atoms"].as<std::string>()));
-  coding.residual = coding.tokenizer.codec().target == "residual";
-  if (coding.residual && !coding.atoms) throw UsageError("a residual codec encodes ρ − ρ_atoms: give its atomic-density fit with --atoms");
-  if (coding.residual && coding.atoms->fingerprint() != coding.tokenizer.codec().atoms_fingerprint)
-    throw Error(r["atoms"].as<std::string>() + ": not the atomic-density fit the codec's residuals were taken over");
+  const LmqCodec codec = LmqCodec::load(required<std::string>(r, "codec"));
+  // With a density codec, --atoms only adds the atomic baseline beside the floor.
+  const DensityCoding coding{V3Tokenizer(r["patch"].as<int>(), codec, r["max-len"].as<int>()), atoms_for_codec(r, codec),
+                             codec.target == "residual"};
   SkipReport skipped;
   const EvalRecord rec = evaluate_oracle(store, split, coding, r.count("stride") ? r["stride"].as<int>() : 0, skipped);
   skipped.print(std::cerr, "eval");
@@ -124,8 +126,10 @@ int cmd_eval(int argc, char** argv) {
   request.set = split;
   if (r.count("mode")) request.mode = checked_mode(r["mode"].as<std::string>());
   if (r.count("decode")) request.decode = choice("decode", r["decode"].as<std::string>(), {"median", "continuous", "mean", "argmax"});
-  if (r.count("stride")) request.stride = r["stride"].as<int>();
-  if (request.stride < -1 || (r.count("stride") && request.stride < 0)) throw UsageError("--stride must be 0 or more");
+  if (r.count("stride")) {
+    request.stride = r["stride"].as<int>();
+    if (request.stride < 0) throw UsageError("--stride must be 0 or more");
+  }
   const std::string predictions = r.count("write-predictions") ? r["write-predictions"].as<std::string>() : "";
   const std::string format = choice("prediction-format", r["prediction-format"].as<std::string>(), {"h5", "chgcar", "cube"});
   if (!predictions.empty()) {
@@ -143,7 +147,7 @@ int cmd_eval(int argc, char** argv) {
   // Its scalars go into the run's TensorBoard log as an event file of their own (a training that resumes cuts its own
   // file back to its checkpoint, and one may be running): TensorBoard and `rhotrain logs` merge the files of a folder.
   if (main) {
-    const std::string variant = fs::path(record_name(rec.step, request)).stem().string().substr(("step-" + std::to_string(rec.step)).size());
+    const std::string variant = record_variant(request);
     const std::string prefix = "eval/" + fs::path(eval_record_dir(request.run_dir, split, request.stores)).filename().string() +
                                (variant.empty() ? "" : "/" + variant.substr(1)) + "/";
     EventWriter events(request.run_dir, "", 0, ".eval");

@@ -28,15 +28,9 @@ Grid parse_origin(const std::string& s) {
 
 // The atomic-density fit a residual codec needs (--atoms), or none for a density codec.
 std::shared_ptr<const AtomicDensity> residual_atoms(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {
-  if (tok.codec().target != "residual") {
-    if (r.count("atoms")) throw UsageError("--atoms is for a residual codec; this codec encodes the density itself");
-    return nullptr;
-  }
-  if (!r.count("atoms")) throw UsageError("a residual codec encodes ρ − ρ_atoms: give the run's atomic-density fit with --atoms");
-  auto atoms = std::make_shared<const AtomicDensity>(AtomicDensity::load(r["atoms"].as<std::string>()));
-  if (atoms->fingerprint() != tok.codec().atoms_fingerprint)
-    throw Error(r["atoms"].as<std::string>() + ": not the atomic-density fit the codec's residuals were taken over");
-  return atoms;
+  if (tok.codec().target != "residual" && r.count("atoms"))
+    throw UsageError("--atoms is for a residual codec; this codec encodes the density itself");
+  return atoms_for_codec(r, tok.codec());
 }
 
 void tokenize_one(const cxxopts::ParseResult& r, const V3Tokenizer& tok) {

@@ -63,6 +63,13 @@ bool left_by_a_dead_process(const std::string& name, const std::string& host) {
   return ::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH;
 }
 
+// One rule for every file rhotrain writes: missing folders on its path are created. One that cannot be is said so by
+// the write that follows, naming the file.
+void create_parent_folders(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::path(path).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+}
+
 }  // namespace
 
 void remove_files_left_by_killed_writers(const std::string& dir) {
@@ -77,10 +84,8 @@ void remove_files_left_by_killed_writers(const std::string& dir) {
 
 PendingFile::PendingFile(std::string final_path)
     : final_(std::move(final_path)), temp_(final_ + ".tmp-" + host_name() + "-" + std::to_string(::getpid())) {
+  create_parent_folders(final_);
   std::error_code ec;
-  // One rule for every file rhotrain writes: missing folders on its path are created. One that cannot be is said so
-  // by the write that follows, naming the file.
-  if (std::filesystem::path(final_).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(final_).parent_path(), ec);
   std::filesystem::remove_all(temp_, ec);
   remove_files_left_by_killed_writers(std::filesystem::path(final_).parent_path().string());
 }
@@ -117,8 +122,7 @@ std::string this_command_line() {
 }  // namespace
 
 WriterLock::WriterLock(const std::string& lock_file, const std::string& what) : path_(lock_file) {
-  std::error_code ec;  // the writer it guards creates missing folders; so does its lock, which comes first
-  if (std::filesystem::path(path_).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+  create_parent_folders(path_);  // the writer it guards creates missing folders; so does its lock, which comes first
   for (;;) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw Error(path_ + ": cannot create the lock file (" + std::strerror(errno) + ")");

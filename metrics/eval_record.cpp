@@ -16,13 +16,6 @@ using nlohmann::json;
 
 // A statistic that is not available (an empty decile) is NaN in memory and null in JSON.
 json number(double x) { return std::isnan(x) ? json(nullptr) : json(x); }
-
-std::string percent_or_na(double fraction, int digits = 3) {
-  if (std::isnan(fraction)) return "n/a";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.*f", digits, 100 * fraction);
-  return b;
-}
 double number(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
 
 json interval(const Interval& i) {
@@ -135,6 +128,13 @@ EvalRecord read_eval_record(const std::string& path) {
   return r;
 }
 
+std::string percent_text(double fraction, int digits) {
+  if (std::isnan(fraction)) return "n/a";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.*f", digits, 100 * fraction);
+  return b;
+}
+
 std::string ratio_text(double value, double reference) {
   if (std::isnan(reference) || std::isnan(value) || reference == 0) return "n/a";
   char b[32];
@@ -153,19 +153,19 @@ void print_eval_table(std::ostream& os, const EvalRecord& r) {
   std::snprintf(line, sizeof line, "  %-22s %8s  %-19s %8s %8s %8s\n", "", "model", "95% CI", "floor", "atomic", "uniform");
   os << line;
   std::snprintf(line, sizeof line, "  %-22s %8.3f  [%7.3f, %7.3f] %8.3f %8s %8.3f\n", "per-material mean", 100 * a.per_mat_mean.value,
-                100 * a.per_mat_mean.lo, 100 * a.per_mat_mean.hi, 100 * a.floor_per_mat_mean, percent_or_na(a.atomic_per_mat_mean).c_str(),
+                100 * a.per_mat_mean.lo, 100 * a.per_mat_mean.hi, 100 * a.floor_per_mat_mean, percent_text(a.atomic_per_mat_mean).c_str(),
                 100 * a.uniform_per_mat_mean);
   os << line;
   std::snprintf(line, sizeof line, "  %-22s %8.3f  [%7.3f, %7.3f] %8.3f %8s %8.3f\n", "per-electron", 100 * a.per_electron.value,
-                100 * a.per_electron.lo, 100 * a.per_electron.hi, 100 * a.floor_per_electron, percent_or_na(a.atomic_per_electron).c_str(),
+                100 * a.per_electron.lo, 100 * a.per_electron.hi, 100 * a.floor_per_electron, percent_text(a.atomic_per_electron).c_str(),
                 100 * a.uniform_per_electron);
   os << line;
   std::snprintf(line, sizeof line, "  median %.3f, p99 %.3f (atomic baseline %s, %s); by n_e decile, model / atomic baseline:", 100 * a.median,
-                100 * a.p99, percent_or_na(a.atomic_median).c_str(), percent_or_na(a.atomic_p99).c_str());
+                100 * a.p99, percent_text(a.atomic_median).c_str(), percent_text(a.atomic_p99).c_str());
   os << line;
   for (const auto& d : a.deciles) {
     if (available(d.per_mat_mean))
-      std::snprintf(line, sizeof line, " %.2f/%s", 100 * d.per_mat_mean.value, percent_or_na(d.atomic_per_mat_mean, 2).c_str());
+      std::snprintf(line, sizeof line, " %.2f/%s", 100 * d.per_mat_mean.value, percent_text(d.atomic_per_mat_mean, 2).c_str());
     else std::snprintf(line, sizeof line, " n/a");
     os << line;
   }

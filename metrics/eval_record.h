@@ -28,6 +28,8 @@ EvalRecord read_eval_record(const std::string& path);  // throws Error naming th
 // The short table printed on stderr after each evaluation (values in percent).
 void print_eval_table(std::ostream& os, const EvalRecord& r);
 
+// A fraction in percent with `digits` decimals ("3.535"), or "n/a" when it is not available (NaN).
+std::string percent_text(double fraction, int digits = 3);
 // value / reference as "0.52×", or "n/a" when the reference is not available (NaN).
 std::string ratio_text(double value, double reference);
 

@@ -145,8 +145,9 @@ std::vector<std::string> tokenizable_ids(const std::vector<std::string>& ids,
   for (const auto& id : ids) {
     ++report.considered;
     std::string reason = tokenizer.skip_reason(meta(id));
-    if (reason.empty() && residual_over && !residual_over->unseen_elements(meta(id).numbers).empty())
-      reason = "an element the atomic-density fit never saw (" + residual_over->unseen_elements(meta(id).numbers) + ")";
+    if (reason.empty() && residual_over)
+      if (const std::string unseen = residual_over->unseen_elements(meta(id).numbers); !unseen.empty())
+        reason = "an element the atomic-density fit never saw (" + unseen + ")";
     if (reason.empty())
       kept.push_back(id);
     else

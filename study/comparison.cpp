@@ -66,12 +66,6 @@ Run load_run(const std::string& dir, const std::string& step, const std::string&
   return r;
 }
 
-std::string pct(double x) {
-  if (std::isnan(x)) return "n/a";
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", 100 * x);
-  return b;
-}
 std::string pct_points(double fraction) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", 100 * fraction);
@@ -79,7 +73,7 @@ std::string pct_points(double fraction) {
 }
 std::string ci(const Interval& i) {
   if (!available(i)) return "n/a";
-  return pct(i.value) + " [" + pct(i.lo) + ", " + pct(i.hi) + "]";
+  return percent_text(i.value) + " [" + percent_text(i.lo) + ", " + percent_text(i.hi) + "]";
 }
 std::string signed_ci(const Interval& i) {
   if (!available(i)) return "n/a";
@@ -231,7 +225,7 @@ std::string draw_best_median_worst(const Run& run, const std::vector<std::string
       const std::string file = folder + "/" + weighting + "-" + which + ".png";
       draw_material(m, m.density, predict_density(m, trained.coding, &trained.model, settings, atomic_grid(m, trained.coding)),
                     weighting + ", " + which + " of " + std::to_string(order.size()), {}, (dir / file).string());
-      header += std::string(" | ") + which + ": " + score->id + " (" + pct(score->nmae) + " %)";
+      header += std::string(" | ") + which + ": " + score->id + " (" + percent_text(score->nmae) + " %)";
       rule += "|---";
       cells += " | ![" + std::string(which) + "](" + file + ")";
     }
@@ -305,14 +299,14 @@ std::string write_comparison(const ComparisonRequest& request) {
        "must beat to have learned anything about bonding) and the uniform-density baseline (∫ρ dV / V everywhere).\n\n"
        "| metric | A | B | B − A | codec floor | atomic baseline | uniform-density baseline |\n|---|---|---|---|---|---|---|\n";
   r += "| per-material mean | " + ci_over_seeds(A.per_mat_mean, A.sd_per_mat_mean, k) + " | " + ci_over_seeds(B.per_mat_mean, B.sd_per_mat_mean, k) +
-       " | " + signed_ci(pc.d_per_mat_mean) + " | " + pct(floors.floor_per_mat_mean) + " | " + pct(floors.atomic_per_mat_mean) + " | " +
-       pct(floors.uniform_per_mat_mean) + " |\n";
+       " | " + signed_ci(pc.d_per_mat_mean) + " | " + percent_text(floors.floor_per_mat_mean) + " | " + percent_text(floors.atomic_per_mat_mean) + " | " +
+       percent_text(floors.uniform_per_mat_mean) + " |\n";
   r += "| per-electron | " + ci_over_seeds(A.per_electron, A.sd_per_electron, k) + " | " + ci_over_seeds(B.per_electron, B.sd_per_electron, k) +
-       " | " + signed_ci(pc.d_per_electron) + " | " + pct(floors.floor_per_electron) + " | " + pct(floors.atomic_per_electron) + " | " +
-       pct(floors.uniform_per_electron) + " |\n";
-  r += std::string("| median / p99") + (k == 1 ? "" : " (mean over seeds)") + " | " + pct(mean_over(arms.a, &Aggregates::median)) + " / " +
-       pct(mean_over(arms.a, &Aggregates::p99)) + " | " + pct(mean_over(arms.b, &Aggregates::median)) + " / " +
-       pct(mean_over(arms.b, &Aggregates::p99)) + " | | | " + pct(floors.atomic_median) + " / " + pct(floors.atomic_p99) + " | |\n";
+       " | " + signed_ci(pc.d_per_electron) + " | " + percent_text(floors.floor_per_electron) + " | " + percent_text(floors.atomic_per_electron) + " | " +
+       percent_text(floors.uniform_per_electron) + " |\n";
+  r += std::string("| median / p99") + (k == 1 ? "" : " (mean over seeds)") + " | " + percent_text(mean_over(arms.a, &Aggregates::median)) + " / " +
+       percent_text(mean_over(arms.a, &Aggregates::p99)) + " | " + percent_text(mean_over(arms.b, &Aggregates::median)) + " / " +
+       percent_text(mean_over(arms.b, &Aggregates::p99)) + " | | | " + percent_text(floors.atomic_median) + " / " + percent_text(floors.atomic_p99) + " | |\n";
   r += "| per-material mean / atomic baseline | " + ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean) + " | " +
        ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean) + " | | | | |\n\n";
 
@@ -320,8 +314,8 @@ std::string write_comparison(const ComparisonRequest& request) {
     r += "## Per seed\n\n| seed | A run | B run | A per-mat | B per-mat | B − A | A per-electron | B per-electron | B − A |\n|---|---|---|---|---|---|---|---|---|\n";
     for (size_t s = 0; s < k; ++s)
       r += "| " + std::to_string(arms.a[s].settings.train.seed) + " | `" + arms.a[s].dir + "` | `" + arms.b[s].dir + "` | " +
-           pct(A.seed_per_mat_mean[s]) + " | " + pct(B.seed_per_mat_mean[s]) + " | " + pct_signed(pc.seed_d_per_mat_mean[s]) + " | " +
-           pct(A.seed_per_electron[s]) + " | " + pct(B.seed_per_electron[s]) + " | " + pct_signed(pc.seed_d_per_electron[s]) + " |\n";
+           percent_text(A.seed_per_mat_mean[s]) + " | " + percent_text(B.seed_per_mat_mean[s]) + " | " + pct_signed(pc.seed_d_per_mat_mean[s]) + " | " +
+           percent_text(A.seed_per_electron[s]) + " | " + percent_text(B.seed_per_electron[s]) + " | " + pct_signed(pc.seed_d_per_electron[s]) + " |\n";
     r += "\n";
   }
 
@@ -332,7 +326,7 @@ std::string write_comparison(const ComparisonRequest& request) {
     if (A.deciles[d].count) std::snprintf(range, sizeof range, "%.0f–%.0f", A.deciles[d].n_e_min, A.deciles[d].n_e_max);
     r += "| " + std::to_string(d) + " | " + range + " | " + std::to_string(A.deciles[d].count) + " | " +
          ci(A.deciles[d].per_mat_mean) + " | " + ci(B.deciles[d].per_mat_mean) + " | " + signed_ci(pc.d_deciles[d]) + " | " +
-         (d < atomic_deciles.size() ? pct(atomic_deciles[d].atomic_per_mat_mean) : "n/a") + " |\n";
+         (d < atomic_deciles.size() ? percent_text(atomic_deciles[d].atomic_per_mat_mean) : "n/a") + " |\n";
   }
 
   r += "\n## Pre-registered hypotheses\n\n| | hypothesis | measured | verdict |\n|---|---|---|---|\n";
@@ -385,7 +379,7 @@ std::string write_comparison(const ComparisonRequest& request) {
   std::snprintf(line, sizeof line, "- Distance from the codec floor: A %.1f×, B %.1f× the floor; %.2f× and %.2f× the uniform-density baseline.\n",
                 fa, fb, A.per_mat_mean.value / floors.uniform_per_mat_mean, B.per_mat_mean.value / floors.uniform_per_mat_mean);
   r += line;
-  r += "- Against the atomic baseline (" + pct(floors.atomic_per_mat_mean) + " %): A " + ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean) +
+  r += "- Against the atomic baseline (" + percent_text(floors.atomic_per_mat_mean) + " %): A " + ratio_text(A.per_mat_mean.value, floors.atomic_per_mat_mean) +
        ", B " + ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean) + " its per-material mean" +
        (std::isnan(floors.atomic_per_mat_mean) ? " (not available: runs made before the atomic baseline, or elements it never saw)"
         : A.per_mat_mean.value < floors.atomic_per_mat_mean && B.per_mat_mean.value < floors.atomic_per_mat_mean ? "; both arms beat it."
@@ -464,8 +458,8 @@ std::string write_comparison(const ComparisonRequest& request) {
                 ratio_text(B.per_mat_mean.value, floors.atomic_per_mat_mean).c_str());
   headline += line;
   std::snprintf(line, sizeof line, "H1 %s, H2 %s, H3 %s; codec floor %s, atomic baseline %s, uniform-density baseline %s\n", verdict_name(h.h1),
-                verdict_name(h.h2), verdict_name(h.h3), pct(floors.floor_per_mat_mean).c_str(), pct(floors.atomic_per_mat_mean).c_str(),
-                pct(floors.uniform_per_mat_mean).c_str());
+                verdict_name(h.h2), verdict_name(h.h3), percent_text(floors.floor_per_mat_mean).c_str(), percent_text(floors.atomic_per_mat_mean).c_str(),
+                percent_text(floors.uniform_per_mat_mean).c_str());
   headline += line + noise_line;
   if (k == 1) headline += one_seed_caveat() + "\n";
   return headline;

@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -38,8 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The store the experiment generates when it is missing: the schema's default data.store.
-constexpr const char* kDefaultStore = "data/default.h5";
 
 struct StudyRun {
   std::string weighting, name, dir;  // name: the run's folder under OUT
@@ -119,20 +116,15 @@ std::optional<std::string> fixtures_table(const std::vector<StudyRun>& runs, siz
     return s / static_cast<double>(recs.size());
   };
   const auto &u = by_arm.at("uniform"), &e = by_arm.at("electrons");
-  auto percent = [](double fraction) {  // an atomic baseline is n/a where the fit never saw an element
-    char b[32];
-    std::snprintf(b, sizeof b, "%.2f", 100 * fraction);
-    return std::isnan(fraction) ? std::string("n/a") : std::string(b);
-  };
   char row[320];
   for (size_t i = 0; i < u[0].materials.size(); ++i) {
     const auto& m = u[0].materials[i];
     std::snprintf(row, sizeof row, "| %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f |\n", m.id.c_str(), m.n_e, 100 * mean_nmae(u, i),
-                  100 * mean_nmae(e, i), 100 * m.floor_nmae, percent(m.atomic_nmae).c_str(), 100 * m.uniform_nmae);
+                  100 * mean_nmae(e, i), 100 * m.floor_nmae, percent_text(m.atomic_nmae, 2).c_str(), 100 * m.uniform_nmae);
     table += row;
   }
   std::snprintf(row, sizeof row, "| **per-material mean** | | %.2f | %.2f | %.2f | %s | %.2f |\n", 100 * mean_per_mat(u), 100 * mean_per_mat(e),
-                100 * u[0].aggregates.floor_per_mat_mean, percent(u[0].aggregates.atomic_per_mat_mean).c_str(),
+                100 * u[0].aggregates.floor_per_mat_mean, percent_text(u[0].aggregates.atomic_per_mat_mean, 2).c_str(),
                 100 * u[0].aggregates.uniform_per_mat_mean);
   return table + row;
 }
@@ -306,8 +298,9 @@ ExperimentOutcome run_experiment(const ExperimentRequest& request) {
   install_stop_handlers();
   const auto& stores = settings.data.stores;
   if (main && stores.size() == 1 && !fs::exists(stores[0]) && stores[0].find_first_of("*?[") == std::string::npos) {
-    if (stores[0] != kDefaultStore)
-      throw Error(stores[0] + ": no such store (only the built-in " + std::string(kDefaultStore) +
+    const std::string built_in = RunConfig().get_list("data.store").front();  // the config schema's default store
+    if (stores[0] != built_in)
+      throw Error(stores[0] + ": no such store (only the built-in " + built_in +
                   " is generated when missing; `rhotrain synth -o " + stores[0] + "` makes a synthetic one there)");
     std::fprintf(stderr, "== data: %s is missing; generating the default synthetic dataset\n", stores[0].c_str());
     if (fs::path(stores[0]).has_parent_path()) fs::create_directories(fs::path(stores[0]).parent_path());

@@ -130,9 +130,6 @@ std::vector<float> predict_density(const Material& m, const DensityCoding& codin
       auto out = predict(*model, t, ds, cells, s, atoms_in).to(torch::kCPU).contiguous();
       std::copy(out.data_ptr<float>(), out.data_ptr<float>() + values.size(), values.begin());
     }
-    // A residual comes back to a density over the baseline, as the codec's round trip does (codec_round_trip).
-    const std::vector<float> decoded = values;
-    for (size_t i = 0; i < baseline.size(); ++i) values[i] = baseline[i] + values[i];
     for (size_t r = 0; r < b; ++r) {
       const Tile& t = tiles[first + r];
       for (int a = t.axis[0].first_used; a < t.axis[0].first_used + t.axis[0].used; ++a)
@@ -143,11 +140,12 @@ std::vector<float> predict_density(const Material& m, const DensityCoding& codin
             const size_t k = static_cast<size_t>((t.axis[2].start + c) % m.grid[2]);
             const size_t voxel = (i * m.grid[1] + j) * m.grid[2] + k, slot = r * V + (static_cast<size_t>(a) * P + bb) * P + c;
             if (!overlapping) {
-              predicted[voxel] = values[slot];
+              // A residual comes back to a density over the baseline, as the codec's round trip does (codec_round_trip).
+              predicted[voxel] = coding.residual ? atoms[voxel] + values[slot] : values[slot];
               continue;
             }
             const double w = overlap_weight(a, P) * overlap_weight(bb, P) * overlap_weight(c, P);
-            weighted[voxel] += w * decoded[slot], weight[voxel] += w;
+            weighted[voxel] += w * values[slot], weight[voxel] += w;
           }
     }
   }

@@ -24,6 +24,9 @@ struct DensityCoding {
   V3Tokenizer tokenizer;
   std::shared_ptr<const AtomicDensity> atoms;
   bool residual = false;
+
+  // The fit the density tokens are residuals over (which decides the materials the coding can take), or null.
+  const AtomicDensity* residual_over() const { return residual ? atoms.get() : nullptr; }
 };
 
 // ρ_atoms on m's grid, or nothing when the coding has no atomic fit or the fit never saw one of m's elements.

@@ -21,7 +21,7 @@ void check_eval_sets(const MaterialStore& store, const std::vector<std::string>&
   for (const auto& set : sets) {
     SkipReport skipped;
     const auto meta = [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); };
-    if (tokenizable_ids(store.split(set), meta, coding.tokenizer, skipped, coding.residual ? coding.atoms.get() : nullptr).empty())
+    if (tokenizable_ids(store.split(set), meta, coding.tokenizer, skipped, coding.residual_over()).empty())
       throw Error("eval set '" + set + "': none of its " + count_of(skipped.considered, "material") +
                   " can be tokenized (see eval.sets, data.max_len)");
   }
@@ -73,7 +73,7 @@ std::optional<EvalRecord> evaluate_set(const MaterialStore& store, const std::st
   rec.set = set, rec.mode = s.mode, rec.decode = model ? s.decode : "level", rec.step = step;
   rec.stride = s.stride > 0 && s.stride < coding.tokenizer.patch() ? s.stride : 0;
   const auto ids = tokenizable_ids(store.split(set), [&](const std::string& id) -> const MaterialMeta& { return store.meta(id); },
-                                   coding.tokenizer, skipped, coding.residual ? coding.atoms.get() : nullptr);
+                                   coding.tokenizer, skipped, coding.residual_over());
   // On several ranks each scores every world-th material and the rows are gathered in the set's order: each
   // material's prediction depends on that material alone, so the rows are those of one process.
   Distributed& group = process_group();

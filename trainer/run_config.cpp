@@ -103,9 +103,14 @@ std::string unknown_key(const std::string& key) {
 bool may_change_on_resume(KeyScope s) { return s == KeyScope::length || s == KeyScope::operational; }
 bool defines_the_arm(KeyScope s) { return s == KeyScope::arm || s == KeyScope::length; }
 
-const KeySpec& spec(const std::string& key) {
+const KeySpec* find_spec(const std::string& key) {
   for (const auto& s : kSchema)
-    if (key == s.key) return s;
+    if (key == s.key) return &s;
+  return nullptr;
+}
+
+const KeySpec& spec(const std::string& key) {
+  if (const KeySpec* s = find_spec(key)) return *s;
   throw Error(unknown_key(key));
 }
 
@@ -193,12 +198,8 @@ RunConfig::RunConfig() {
 }
 
 void RunConfig::set(const std::string& key, const std::string& value, const std::string& origin) {
-  const KeySpec* s = nullptr;
-  try {
-    s = &spec(key);
-  } catch (const Error&) {
-    throw UsageError(origin + ": " + unknown_key(key));
-  }
+  const KeySpec* s = find_spec(key);
+  if (!s) throw UsageError(origin + ": " + unknown_key(key));
   YAML::Node node;
   try {
     node = YAML::Load(value);
@@ -233,9 +234,7 @@ void RunConfig::merge_file(const std::string& path) {
     if (!section.second.IsMap()) throw Error(path + ": section '" + name + "' must be a map of keys");
     for (const auto& kv : section.second) {
       const std::string key = name + "." + key_name(kv.first, path);
-      const KeySpec* s = nullptr;
-      for (const auto& k : kSchema)
-        if (key == k.key) s = &k;
+      const KeySpec* s = find_spec(key);
       if (!s) throw Error(path + ": " + unknown_key(key));
       values_[key] = canonical(*s, kv.second, path);
     }

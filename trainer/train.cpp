@@ -85,11 +85,13 @@ template <class Fit>
 Fit cached_fit(const std::string& path, bool named_by_user, const std::string& what, const std::function<Fit()>& fit,
                const std::function<std::string(const Fit&)>& mismatch) {
   Distributed& group = process_group();
-  const std::string why = group.is_main() && fs::exists(path) ? mismatch(Fit::load(path)) : "";
+  std::optional<Fit> cached;  // read by rank 0 only, once
+  if (group.is_main() && fs::exists(path)) cached = Fit::load(path);
+  const std::string why = cached ? mismatch(*cached) : "";
   if (!why.empty() && named_by_user) throw Error(path + ": " + why);
-  const bool usable = group.is_main() && fs::exists(path) && why.empty();
+  const bool usable = cached && why.empty();
+  if (!group.any(group.is_main() && !usable)) return group.is_main() ? *cached : Fit::load(path);
   Fit result;
-  if (!group.any(group.is_main() && !usable)) return Fit::load(path);
   if (group.is_main()) {
     std::fprintf(stderr, "%s: fitting%s (cached at %s)\n", what.c_str(), why.empty() ? "" : (" again: the cached one " + why).c_str(),
                  path.c_str());
